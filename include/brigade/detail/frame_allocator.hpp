@@ -1,0 +1,115 @@
+#pragma once
+// Coroutine frame allocation (DESIGN §2).
+//
+// Every task frame is one block: [task_header prefix][coroutine frame]. Blocks
+// come from a per-thread free list per 64-byte size class, so spawn and join
+// do not reach malloc on the hot path. A block freed on another thread goes to
+// that thread's list (frames migrate with work-stealing; the lists balance
+// because each thread's list is capped and overflows to the system allocator).
+//
+// The live-frame counter (RELIABILITY "Accounting") is per thread, summed on
+// read: tests assert it returns to its baseline after every runtime.
+//
+// Under AddressSanitizer the free lists are bypassed so that a use of a freed
+// frame is reported instead of hidden by recycling.
+
+#include <brigade/detail/atomic.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace brigade::detail {
+
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool frame_cache_enabled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool frame_cache_enabled = false;
+#else
+inline constexpr bool frame_cache_enabled = true;
+#endif
+#else
+inline constexpr bool frame_cache_enabled = true;
+#endif
+
+struct frame_cache {
+  static constexpr std::size_t granule = 64;
+  static constexpr std::size_t classes = 64;  // blocks up to 4 KiB are cached
+  static constexpr std::uint32_t max_cached_per_class = 1u << 16;
+
+  struct free_block {
+    free_block* next;
+  };
+  struct slot {
+    free_block* head;
+    std::uint32_t count;
+  };
+
+  slot slots[classes];
+  /// Frames allocated minus frames freed on this thread (may go negative on a
+  /// thread that frees frames others allocated). Written only by the owner;
+  /// atomic so that live_frames() may read it from another thread.
+  atomic<std::int64_t> live;
+  bool registered;
+
+  /// Slow paths (src/runtime/frame_allocator.cpp).
+  void* refill(std::size_t cls);
+  void overflow(free_block* block, std::size_t cls) noexcept;
+  void register_thread() noexcept;
+};
+
+// constinit + trivial destructor: no TLS init guard on the hot path. The
+// thread-exit cleanup lives in a separate guard object (see .cpp).
+extern thread_local constinit frame_cache tl_frame_cache;
+
+void* allocate_block_uncached(std::size_t bytes);
+void free_block_uncached(void* block, std::size_t bytes) noexcept;
+
+inline void count_frame(frame_cache& c, std::int64_t delta) noexcept {
+  if (!c.registered) c.register_thread();
+  // relaxed: a counter read by live_frames(), which tolerates staleness
+  // except after the threads have synchronised (runtime shutdown joins them).
+  c.live.store(c.live.load(memory_order_relaxed) + delta, memory_order_relaxed);
+}
+
+/// Allocates a block of at least `bytes` bytes.
+inline void* allocate_block(std::size_t bytes) {
+  frame_cache& c = tl_frame_cache;
+  count_frame(c, 1);
+  const std::size_t cls = (bytes + frame_cache::granule - 1) / frame_cache::granule;
+  if (frame_cache_enabled && cls < frame_cache::classes) {
+    frame_cache::slot& s = c.slots[cls];
+    if (frame_cache::free_block* b = s.head) {
+      s.head = b->next;
+      --s.count;
+      return b;
+    }
+    return c.refill(cls);
+  }
+  return allocate_block_uncached(bytes);
+}
+
+/// Returns a block obtained from allocate_block(bytes).
+inline void free_block(void* block, std::size_t bytes) noexcept {
+  frame_cache& c = tl_frame_cache;
+  count_frame(c, -1);
+  const std::size_t cls = (bytes + frame_cache::granule - 1) / frame_cache::granule;
+  if (frame_cache_enabled && cls < frame_cache::classes) {
+    auto* b = static_cast<frame_cache::free_block*>(block);
+    frame_cache::slot& s = c.slots[cls];
+    if (s.count < frame_cache::max_cached_per_class) {
+      b->next = s.head;
+      s.head = b;
+      ++s.count;
+      return;
+    }
+    c.overflow(b, cls);
+    return;
+  }
+  free_block_uncached(block, bytes);
+}
+
+/// Frames (task blocks) currently allocated, summed over every thread.
+std::int64_t live_frames() noexcept;
+
+}  // namespace brigade::detail

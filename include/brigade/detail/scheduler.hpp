@@ -1,0 +1,70 @@
+#pragma once
+// The interface every scheduler flavor implements (current_thread,
+// multi_thread). Public templates (spawn, join_handle, when_all) reach the
+// scheduler only through this interface; the implementations live in
+// src/runtime/scheduler/ and are never included from include/.
+
+#include <brigade/detail/task_header.hpp>
+#include <brigade/metrics.hpp>
+#include <brigade/runtime_options.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace brigade::detail {
+
+class scheduler : public std::enable_shared_from_this<scheduler> {
+ public:
+  explicit scheduler(runtime_options options);
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+  virtual ~scheduler();
+
+  /// Queues a task whose state just became NOTIFIED. Any thread.
+  virtual void schedule(task_header* task) noexcept = 0;
+  /// Takes a freshly prepared spawned task (see prepare_spawn) and queues it.
+  /// On a scheduler that has shut down the task completes as cancelled.
+  virtual void spawn(task_header* task) noexcept = 0;
+  /// Drives the scheduler on the calling thread until `root` completes.
+  /// Throws std::logic_error when called from a thread that already drives
+  /// a runtime.
+  virtual void block_on(task_header* root) = 0;
+  /// Cancels and destroys every task, joins every thread. Idempotent.
+  virtual void shutdown() noexcept = 0;
+  virtual runtime_metrics metrics() const noexcept = 0;
+  virtual std::string dump_tasks() const = 0;
+
+  const runtime_options& options() const noexcept { return options_; }
+
+ protected:
+  runtime_options options_;
+};
+
+/// A spawned task failed and nobody will observe the failure: calls the
+/// runtime's unhandled_exception hook (or prints to stderr). Safe after the
+/// runtime is gone (then it prints).
+void report_unhandled_task_failure(task_header* task) noexcept;
+
+/// Completes a task whose body finished (or that was cancelled before it
+/// started): COMPLETE, then wakes the joiner or reports an unobserved
+/// failure. The scheduler still holds its reference afterwards.
+void complete_task(task_header* task) noexcept;
+
+/// Destroys the frame of a task that will never run again (runtime
+/// shutdown): the task completes as cancelled, its joiner is woken.
+/// The scheduler still holds its reference afterwards.
+void destroy_task(task_header* task) noexcept;
+
+/// Fills a task's header for spawning on `sched`: name, location, state
+/// SPAWNED | JOIN_INTEREST (when `join` says so) and its references.
+enum class join_kind : std::uint8_t { detached, joined };
+void prepare_spawn(task_header* task, scheduler& sched, std::string_view name,
+                   const std::source_location& location, join_kind join) noexcept;
+
+/// Runs one scheduled task: polls its waiter, resumes it, completes it.
+/// Shared by every flavor so that the task state machine lives in one place.
+enum class run_result : std::uint8_t { suspended, requeue, completed };
+run_result run_task(task_header* task) noexcept;
+
+}  // namespace brigade::detail

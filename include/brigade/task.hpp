@@ -1,0 +1,201 @@
+#pragma once
+// brigade::task<T>: the lazy coroutine type.
+//
+// A task does nothing until it is awaited (`co_await t`) or spawned
+// (`brigade::spawn(t)`). Awaiting resumes it by symmetric transfer and its
+// completion transfers straight back to the awaiter, so a chain of a million
+// nested co_awaits uses no stack and no run queue. Its result, or the
+// exception it threw, is delivered at the co_await.
+//
+// Frames are allocated with a task_header in front (one block) from a
+// per-thread size-class free list; see detail/frame_allocator.hpp.
+
+#include <brigade/detail/frame_allocator.hpp>
+#include <brigade/detail/task_header.hpp>
+
+#include <cassert>
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace brigade {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+struct promise_base {
+  static void* operator new(std::size_t frame_size) {
+    void* block = allocate_block(frame_size + task_header::prefix_size);
+    auto* header = ::new (block) task_header;
+    header->frame_size_ = static_cast<std::uint32_t>(frame_size);
+    return header->frame();
+  }
+  static void operator delete(void* frame, std::size_t) noexcept {
+    task_header* header = task_header::from_frame(frame);
+    // A spawned task's block is freed by its last reference (the header may
+    // outlive the frame); an awaited task's block goes with its frame.
+    if ((header->state_.load(memory_order_relaxed) & task_header::spawned) == 0) {
+      free_task_block(header);
+    }
+  }
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      task_header* header = task_header::from_frame(self.address());
+      // relaxed: SPAWNED is written before the task is published to a queue,
+      // and this thread took it from that queue.
+      if (header->state_.load(memory_order_relaxed) & task_header::spawned) {
+        return std::noop_coroutine();  // the worker completes the task
+      }
+      return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(header->joiner_));
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {}; }
+};
+
+template <class T>
+struct task_promise : promise_base {
+  task<T> get_return_object() noexcept;
+  void unhandled_exception() noexcept { header().exception_ = std::current_exception(); }
+
+  template <class U>
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value_.emplace(std::forward<U>(value));
+  }
+
+  task_header& header() noexcept {
+    return *task_header::from_frame(
+        std::coroutine_handle<task_promise>::from_promise(*this).address());
+  }
+  /// The result: rethrows the task's exception. Moves the value out.
+  T take_result() {
+    if (header().exception_) std::rethrow_exception(header().exception_);
+    return std::move(*value_);
+  }
+
+  std::optional<T> value_;
+};
+
+template <class T>
+struct task_promise<T&> : promise_base {
+  task<T&> get_return_object() noexcept;
+  void unhandled_exception() noexcept { header().exception_ = std::current_exception(); }
+  void return_value(T& value) noexcept { value_ = std::addressof(value); }
+  task_header& header() noexcept {
+    return *task_header::from_frame(
+        std::coroutine_handle<task_promise>::from_promise(*this).address());
+  }
+  T& take_result() {
+    if (header().exception_) std::rethrow_exception(header().exception_);
+    return *value_;
+  }
+  T* value_ = nullptr;
+};
+
+template <>
+struct task_promise<void> : promise_base {
+  task<void> get_return_object() noexcept;
+  void unhandled_exception() noexcept { header().exception_ = std::current_exception(); }
+  void return_void() noexcept {}
+  task_header& header() noexcept {
+    return *task_header::from_frame(
+        std::coroutine_handle<task_promise>::from_promise(*this).address());
+  }
+  void take_result() {
+    if (header().exception_) std::rethrow_exception(header().exception_);
+  }
+};
+
+}  // namespace detail
+
+/// A lazy coroutine producing a T (or nothing, for task<>).
+///
+/// Owns its frame: destroying a task that never ran destroys the frame. Move
+/// only. Await it once (`co_await std::move(t)` or `co_await t`), or hand it
+/// to brigade::spawn / when_all / block_on, which take ownership.
+///
+/// Resumes on: the thread that completed the task, which is the thread that
+/// awaited it unless the task suspended and was woken elsewhere.
+/// Cancellation: awaiting a task is not itself a suspension point; the task's
+/// own awaits are, and a cancellation of the enclosing spawned task is
+/// delivered there.
+/// Throws: whatever the task threw, rethrown at the co_await.
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  task() noexcept = default;
+  explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      if (handle_) handle_.destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  ~task() {
+    if (handle_) handle_.destroy();
+  }
+
+  /// True when this task holds a coroutine (not moved from, not consumed).
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+  struct awaiter {
+    std::coroutine_handle<promise_type> handle;
+
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      detail::task_header::from_frame(handle.address())->joiner_ =
+          reinterpret_cast<std::uintptr_t>(awaiting.address());
+      return handle;  // symmetric transfer: start the task without recursion
+    }
+    decltype(auto) await_resume() { return handle.promise().take_result(); }
+  };
+
+  /// Starts the task and waits for it. The task must be valid.
+  awaiter operator co_await() & noexcept {
+    assert(handle_ && "co_await on an empty brigade::task");
+    return awaiter{handle_};
+  }
+  awaiter operator co_await() && noexcept {
+    assert(handle_ && "co_await on an empty brigade::task");
+    return awaiter{handle_};
+  }
+
+  /// Gives up ownership of the frame (used by spawn). The task becomes empty.
+  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
+
+ private:
+  std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+template <class T>
+task<T&> task_promise<T&>::get_return_object() noexcept {
+  return task<T&>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+}  // namespace detail
+
+}  // namespace brigade
