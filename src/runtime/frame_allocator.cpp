@@ -38,6 +38,7 @@ struct thread_exit_guard {
       }
       c.slots[cls] = {};
     }
+    c.cached_bytes = 0;
     registry& r = global_registry();
     std::lock_guard lock(r.mutex);
     r.exited_live += c.live.load(memory_order_relaxed);

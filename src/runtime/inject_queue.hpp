@@ -28,6 +28,16 @@ class inject_queue {
     return true;
   }
 
+  /// Pushes a whole list (local queue overflow). Once closed, the tasks are
+  /// left in `batch` for the caller.
+  bool push_batch(task_list& batch) noexcept {
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    list_.append(batch);
+    len_.store(list_.size(), memory_order_release);
+    return true;
+  }
+
   /// Moves every queued task into `out`.
   void take_all(task_list& out) noexcept {
     if (empty()) return;

@@ -1,4 +1,5 @@
 #include "runtime/scheduler/current_thread.hpp"
+#include "runtime/scheduler/multi_thread/multi_thread.hpp"
 
 #include <brigade/runtime.hpp>
 
@@ -12,7 +13,7 @@ std::shared_ptr<detail::scheduler> make_scheduler(runtime_options options) {
     case flavor::current_thread:
       return std::make_shared<detail::current_thread_scheduler>(std::move(options));
     case flavor::multi_thread:
-      throw std::invalid_argument("TEMP");
+      return std::make_shared<detail::multi_thread_scheduler>(std::move(options));
   }
   throw std::invalid_argument("brigade::runtime: unknown flavor");
 }

@@ -1,13 +1,18 @@
 #pragma once
 // Every live spawned task of a scheduler, so that shutdown can find and
 // destroy the ones that wait on something that will never happen (Tokio's
-// OwnedTasks). A vector of pointers with the index kept in the header:
+// OwnedTasks). A vector of pointers with the position kept in the header:
 // O(1) insert and remove, 4 bytes per task in the header, no links.
+//
+// registry_index_ = position << shard_bits | shard, so a sharded registry
+// (multi_thread: one shard per worker, each under its own lock) finds the
+// shard of a task that completes on another worker.
 // Not synchronised: the scheduler says who may touch it.
 
 #include <brigade/detail/task_header.hpp>
 
 #include <cassert>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,17 +20,29 @@ namespace brigade::detail {
 
 class task_registry {
  public:
+  static constexpr int shard_bits = 6;
+  static constexpr std::uint32_t max_shards = 1u << shard_bits;
+  static constexpr std::size_t max_tasks = (std::size_t{1} << (32 - shard_bits)) - 1;
+
+  explicit task_registry(std::uint32_t shard = 0) noexcept : shard_(shard) {}
+
+  static std::uint32_t shard_of(const task_header* t) noexcept {
+    return t->registry_index_ & (max_shards - 1);
+  }
+
+  /// Throws std::length_error past max_tasks, std::bad_alloc.
   void insert(task_header* t) {
-    t->registry_index_ = static_cast<std::uint32_t>(tasks_.size());
+    if (tasks_.size() >= max_tasks) throw std::length_error("brigade: too many live tasks");
+    t->registry_index_ = encode(tasks_.size());
     tasks_.push_back(t);
   }
 
   void remove(task_header* t) noexcept {
-    const std::uint32_t i = t->registry_index_;
+    const std::size_t i = t->registry_index_ >> shard_bits;
     assert(i < tasks_.size() && tasks_[i] == t);
     task_header* last = tasks_.back();
     tasks_[i] = last;
-    last->registry_index_ = i;
+    last->registry_index_ = encode(i);
     tasks_.pop_back();
     t->registry_index_ = task_header::no_index;
   }
@@ -38,7 +55,12 @@ class task_registry {
   std::string describe() const;
 
  private:
+  std::uint32_t encode(std::size_t position) const noexcept {
+    return static_cast<std::uint32_t>(position << shard_bits) | shard_;
+  }
+
   std::vector<task_header*> tasks_;
+  std::uint32_t shard_;
 };
 
 }  // namespace brigade::detail

@@ -35,7 +35,7 @@ inline constexpr bool frame_cache_enabled = true;
 struct frame_cache {
   static constexpr std::size_t granule = 64;
   static constexpr std::size_t classes = 64;  // blocks up to 4 KiB are cached
-  static constexpr std::uint32_t max_cached_per_class = 1u << 16;
+  static constexpr std::size_t max_cached_bytes = std::size_t{128} << 20;
 
   struct free_block {
     free_block* next;
@@ -46,6 +46,7 @@ struct frame_cache {
   };
 
   slot slots[classes];
+  std::size_t cached_bytes;
   /// Frames allocated minus frames freed on this thread (may go negative on a
   /// thread that frees frames others allocated). Written only by the owner;
   /// atomic so that live_frames() may read it from another thread.
@@ -82,6 +83,7 @@ inline void* allocate_block(std::size_t bytes) {
     if (frame_cache::free_block* b = s.head) {
       s.head = b->next;
       --s.count;
+      c.cached_bytes -= cls * frame_cache::granule;
       return b;
     }
     return c.refill(cls);
@@ -97,10 +99,12 @@ inline void free_block(void* block, std::size_t bytes) noexcept {
   if (frame_cache_enabled && cls < frame_cache::classes) {
     auto* b = static_cast<frame_cache::free_block*>(block);
     frame_cache::slot& s = c.slots[cls];
-    if (s.count < frame_cache::max_cached_per_class) {
+    const std::size_t size = cls * frame_cache::granule;
+    if (c.cached_bytes + size <= frame_cache::max_cached_bytes) {
       b->next = s.head;
       s.head = b;
       ++s.count;
+      c.cached_bytes += size;
       return;
     }
     c.overflow(b, cls);

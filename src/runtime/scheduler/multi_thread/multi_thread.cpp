@@ -1,0 +1,233 @@
+#include "runtime/scheduler/multi_thread/multi_thread.hpp"
+
+#include <brigade/cancelled.hpp>
+#include <brigade/detail/context.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace brigade::detail {
+
+namespace {
+
+std::size_t worker_count(const runtime_options& o) {
+  std::size_t n = o.worker_threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  if (n > task_registry::max_shards) {
+    throw std::invalid_argument("brigade::runtime: worker_threads must be at most 64");
+  }
+  return n;
+}
+
+/// block_on from a plain thread: the root task's completion unparks it.
+/// The waiter spins out the last few instructions of the listener call
+/// (finished) so that it never returns while the completing worker still
+/// touches this object.
+struct block_on_waiter {
+  completion_listener listener;  // first member: listener* is a waiter*
+  parker thread_parker;
+  atomic<bool> finished{false};
+
+  static void on_complete(completion_listener* l, task_header*) noexcept {
+    auto* w = reinterpret_cast<block_on_waiter*>(l);
+    w->thread_parker.unpark();
+    // release: the waiter may return (and destroy *w) once it sees this.
+    w->finished.store(true, memory_order_release);
+  }
+};
+
+}  // namespace
+
+multi_thread_scheduler::multi_thread_scheduler(runtime_options options)
+    : scheduler(std::move(options)), idle_(worker_count(options_)) {
+  const std::size_t n = worker_count(options_);
+  for (std::size_t i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<registry_shard>(static_cast<std::uint32_t>(i)));
+    workers_.push_back(std::make_unique<worker>(*this, i));
+  }
+  try {
+    for (auto& w : workers_) w->start();
+  } catch (const std::system_error&) {
+    stop_workers();
+    throw;
+  }
+}
+
+multi_thread_scheduler::~multi_thread_scheduler() {
+  if (current_worker() != nullptr && tl_context.sched == this) {
+    std::fputs("brigade: a multi_thread runtime was destroyed by one of its own tasks\n", stderr);
+    std::terminate();
+  }
+  shutdown();
+}
+
+bool multi_thread_scheduler::register_task(task_header* task) noexcept {
+  worker* w = current_worker();
+  const std::size_t shard = (w != nullptr && tl_context.sched == this) ? w->index() : 0;
+  registry_shard& s = *shards_[shard];
+  std::lock_guard lock(s.mutex);
+  try {
+    s.tasks.insert(task);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void multi_thread_scheduler::release_completed(task_header* task) noexcept {
+  registry_shard& s = *shards_[task_registry::shard_of(task)];
+  {
+    std::lock_guard lock(s.mutex);
+    s.tasks.remove(task);
+  }
+  task->release();
+}
+
+void multi_thread_scheduler::refuse(task_header* task) noexcept {
+  task->exception_ = std::make_exception_ptr(cancelled{});
+  complete_task(task);
+  task->release();
+}
+
+void multi_thread_scheduler::notify_parked() noexcept {
+  const int w = idle_.worker_to_notify();
+  if (w < 0) return;
+  unparks_.fetch_add(1, memory_order_relaxed);
+  workers_[static_cast<std::size_t>(w)]->thread_parker().unpark();
+}
+
+void multi_thread_scheduler::notify_if_work_pending() noexcept {
+  bool pending = !inject_.empty();
+  for (std::size_t i = 0; !pending && i < workers_.size(); ++i) {
+    pending = !workers_[i]->queue().empty();
+  }
+  if (pending) notify_parked();
+}
+
+void multi_thread_scheduler::schedule(task_header* task) noexcept {
+  if (worker* w = current_worker(); w != nullptr && tl_context.sched == this) {
+    w->schedule_local(task);
+    return;
+  }
+  if (inject_.push(task)) notify_parked();
+  // Refused: shutting down; the registry destroys the task.
+}
+
+void multi_thread_scheduler::spawn(task_header* task) noexcept {
+  if (closed_.load(memory_order_acquire) || !register_task(task)) {
+    remote_spawned_.fetch_add(1, memory_order_relaxed);
+    refuse(task);
+    return;
+  }
+  if (worker* w = current_worker(); w != nullptr && tl_context.sched == this) {
+    w->spawn_local(task);
+    return;
+  }
+  remote_spawned_.fetch_add(1, memory_order_relaxed);
+  if (inject_.push(task)) notify_parked();
+  // Refused: the shutdown that closed the queue destroys it via the registry.
+}
+
+void multi_thread_scheduler::block_on(task_header* root) {
+  if (tl_context.sched != nullptr) {
+    throw std::logic_error(
+        "brigade: block_on called from a thread that already drives a runtime "
+        "(inside a task, co_await the task instead)");
+  }
+  block_on_waiter waiter;
+  waiter.listener.on_complete = &block_on_waiter::on_complete;
+  if (!root->set_join_waker(reinterpret_cast<std::uintptr_t>(&waiter.listener) | 1u)) return;
+  while (!waiter.finished.load(memory_order_acquire)) {
+    if (root->is_complete()) {
+      std::this_thread::yield();  // the listener is running right now
+      continue;
+    }
+    if (is_shutdown()) {
+      // A task called shutdown(): the workers stopped, so nobody else will
+      // complete the root. Finish the teardown here (we are no worker).
+      shutdown();
+      continue;
+    }
+    // Shutdown requested from a task does not know this thread: look again
+    // now and then instead of sleeping forever.
+    waiter.thread_parker.park_for(std::chrono::milliseconds(100));
+  }
+}
+
+void multi_thread_scheduler::stop_workers() noexcept {
+  shutdown_.store(true, memory_order_release);
+  for (auto& w : workers_) w->thread_parker().unpark();
+  for (auto& w : workers_) w->join();
+}
+
+void multi_thread_scheduler::destroy_all() noexcept {
+  task_list pending;
+  inject_.close(pending);  // every queued task is also registered
+  scheduler* saved = tl_context.sched;
+  tl_context.sched = this;  // destructors that spawn see a closed runtime
+  for (auto& shard : shards_) {
+    for (;;) {
+      task_header* t = nullptr;
+      {
+        std::lock_guard lock(shard->mutex);
+        if (shard->tasks.empty()) break;
+        t = shard->tasks.back();
+      }
+      destroy_task(t);
+      release_completed(t);
+    }
+  }
+  tl_context.sched = saved;
+}
+
+void multi_thread_scheduler::shutdown() noexcept {
+  closed_.store(true, memory_order_release);
+  if (current_worker() != nullptr && tl_context.sched == this) {
+    // Step 2 only: a worker cannot join itself. The destructor finishes.
+    shutdown_.store(true, memory_order_release);
+    for (auto& w : workers_) w->thread_parker().unpark();
+    return;
+  }
+  std::lock_guard lock(shutdown_mutex_);
+  if (torn_down_) return;
+  stop_workers();
+  destroy_all();
+  torn_down_ = true;
+}
+
+runtime_metrics multi_thread_scheduler::metrics() const noexcept {
+  runtime_metrics m;
+  m.workers = workers_.size();
+  m.spawned = remote_spawned_.load(memory_order_relaxed);
+  m.unparks = unparks_.load(memory_order_relaxed);
+  for (const auto& w : workers_) {
+    const worker_counters& c = w->counters();
+    m.spawned += c.spawned.load(memory_order_relaxed);
+    m.polls += c.polls.load(memory_order_relaxed);
+    m.steals += c.steals.load(memory_order_relaxed);
+    m.parks += c.parks.load(memory_order_relaxed);
+    m.budget_forced_yields += c.forced_yields.load(memory_order_relaxed);
+    m.local_queue_depth += w->queue().size() + (w->has_lifo() ? 1 : 0);
+  }
+  for (const auto& s : shards_) {
+    std::lock_guard lock(s->mutex);
+    m.live_tasks += s->tasks.size();
+  }
+  m.inject_queue_depth = inject_.size();
+  return m;
+}
+
+std::string multi_thread_scheduler::dump_tasks() const {
+  std::string out;
+  for (const auto& s : shards_) {
+    std::lock_guard lock(s->mutex);
+    out += s->tasks.describe();
+  }
+  return out;
+}
+
+}  // namespace brigade::detail

@@ -1,0 +1,142 @@
+#include "runtime/scheduler/multi_thread/worker.hpp"
+
+#include "runtime/scheduler/multi_thread/multi_thread.hpp"
+
+#include <brigade/detail/context.hpp>
+#include <brigade/detail/random.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace brigade::detail {
+
+namespace {
+constexpr std::uint64_t inject_interval = 61;
+constexpr std::uint32_t max_lifo_runs = 3;
+
+thread_local constinit worker* tl_worker = nullptr;
+}  // namespace
+
+worker* current_worker() noexcept { return tl_worker; }
+
+void worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void worker::schedule_local(task_header* t) noexcept {
+  // The woken task runs next; the one it displaces goes to the queue, where
+  // an idle worker may steal it.
+  if (task_header* prev = lifo_.exchange(t, memory_order_relaxed)) {
+    queue_.push_back(prev, sched_.inject());
+    sched_.notify_parked();
+  }
+}
+
+void worker::spawn_local(task_header* t) noexcept {
+  bump(counters_.spawned);
+  queue_.push_back(t, sched_.inject());
+  sched_.notify_parked();
+}
+
+task_header* worker::next_task() noexcept {
+  if (++tick_ % inject_interval == 0) {
+    if (task_header* t = sched_.inject().pop()) return t;
+  }
+  if (task_header* t = lifo_.load(memory_order_relaxed)) {
+    lifo_.store(nullptr, memory_order_relaxed);
+    if (lifo_runs_ < max_lifo_runs) {
+      ++lifo_runs_;
+      return t;
+    }
+    queue_.push_back(t, sched_.inject());  // capped: take the queue's turn
+  }
+  lifo_runs_ = 0;
+  if (task_header* t = queue_.pop()) return t;
+  return sched_.inject().pop();
+}
+
+task_header* worker::steal_work() noexcept {
+  if (!searching_) {
+    if (!sched_.idle_state().transition_worker_to_searching()) return nullptr;
+    searching_ = true;
+  }
+  const std::size_t n = sched_.num_workers();
+  const std::size_t start = n > 1 ? static_cast<std::size_t>(random_below(n)) : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t victim = (start + i) % n;
+    if (victim == index_) continue;
+    if (task_header* t = sched_.worker_at(victim).queue().steal_into(queue_)) {
+      bump(counters_.steals);
+      return t;
+    }
+  }
+  return sched_.inject().pop();
+}
+
+void worker::run_one(task_header* t) noexcept {
+  if (searching_) {
+    searching_ = false;
+    // The last searcher found work: there may be more, keep someone looking.
+    if (sched_.idle_state().transition_worker_from_searching()) sched_.notify_parked();
+  }
+  bump(counters_.polls);
+  const std::uint64_t yields_before = tl_context.forced_yields;
+  const run_result result = run_task(t);
+  if (tl_context.forced_yields != yields_before) {
+    bump(counters_.forced_yields, tl_context.forced_yields - yields_before);
+  }
+  switch (result) {
+    case run_result::suspended:
+      break;
+    case run_result::requeue:
+      queue_.push_back(t, sched_.inject());
+      sched_.notify_parked();
+      break;
+    case run_result::completed:
+      sched_.release_completed(t);
+      break;
+  }
+}
+
+void worker::park() noexcept {
+  const bool last_searcher = sched_.idle_state().transition_worker_to_parked(index_, searching_);
+  searching_ = false;
+  if (last_searcher) sched_.notify_if_work_pending();
+  bump(counters_.parks);
+  for (;;) {
+    parker_.park();
+    if (sched_.is_shutdown()) return;
+    if (sched_.idle_state().is_notified(index_)) {
+      searching_ = true;  // the notifier counted us as searching
+      return;
+    }
+  }
+}
+
+void worker::run() noexcept {
+  tl_worker = this;
+  tl_context.sched = &sched_;
+  while (!sched_.is_shutdown()) {
+    if (task_header* t = next_task()) {
+      run_one(t);
+      continue;
+    }
+    if (task_header* t = steal_work()) {
+      run_one(t);
+      continue;
+    }
+    park();
+  }
+  if (searching_) {
+    searching_ = false;
+    sched_.idle_state().transition_worker_from_searching();
+  }
+  tl_context.sched = nullptr;
+  tl_worker = nullptr;
+}
+
+}  // namespace brigade::detail
