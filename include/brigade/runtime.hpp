@@ -10,8 +10,8 @@
 #include <brigade/spawn.hpp>
 #include <brigade/task.hpp>
 
+#include <brigade/source_location.hpp>
 #include <memory>
-#include <source_location>
 #include <string>
 #include <utility>
 
@@ -31,7 +31,7 @@ class runtime_handle {
   /// Throws: std::logic_error on an empty handle.
   template <class T>
   join_handle<T> spawn(task<T> t, std::string name = {},
-                       std::source_location location = std::source_location::current()) const {
+                       source_location location = source_location::current()) const {
     return detail::spawn_on(checked(), std::move(t), name, location);
   }
 
@@ -78,7 +78,7 @@ class runtime {
   /// thread that already drives a runtime (block_on inside a task would
   /// deadlock: co_await instead); brigade::cancelled after shutdown().
   template <class T>
-  T block_on(task<T> t, std::source_location location = std::source_location::current()) {
+  T block_on(task<T> t, source_location location = source_location::current()) {
     join_handle<T> h = detail::spawn_on(*sched_, std::move(t), "block_on", location);
     sched_->block_on(h.header());
     return h.take_result();
@@ -87,7 +87,7 @@ class runtime {
   /// Spawns `t` on this runtime from any thread (see brigade::spawn).
   template <class T>
   join_handle<T> spawn(task<T> t, std::string name = {},
-                       std::source_location location = std::source_location::current()) {
+                       source_location location = source_location::current()) {
     return detail::spawn_on(*sched_, std::move(t), name, location);
   }
 

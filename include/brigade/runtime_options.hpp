@@ -1,10 +1,10 @@
 #pragma once
 
+#include <brigade/source_location.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <source_location>
 #include <string>
 #include <string_view>
 
@@ -31,7 +31,7 @@ enum class clock_kind : std::uint8_t {
 /// What the unhandled-exception hook learns about the failed task.
 struct task_info {
   std::string_view name;  ///< empty when the task was spawned unnamed
-  std::source_location location;
+  source_location location;
 };
 
 /// Options of a runtime. Field order is part of the API contract: new fields

@@ -7,7 +7,7 @@
 #include <brigade/join_handle.hpp>
 #include <brigade/task.hpp>
 
-#include <source_location>
+#include <brigade/source_location.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -20,7 +20,7 @@ namespace detail {
 
 template <class T>
 join_handle<T> spawn_on(scheduler& sched, task<T> t, std::string_view name,
-                        const std::source_location& location) {
+                        const source_location& location) {
   if (!t.valid()) throw std::invalid_argument("brigade::spawn: empty task");
   task_header* header = task_header::from_frame(t.release().address());
   prepare_spawn(header, sched, name, location, join_kind::joined);
@@ -43,7 +43,7 @@ join_handle<T> spawn_on(scheduler& sched, task<T> t, std::string_view name,
 /// its handle reports brigade::cancelled.
 template <class T>
 join_handle<T> spawn(task<T> t, std::string name = {},
-                     std::source_location location = std::source_location::current()) {
+                     source_location location = source_location::current()) {
   detail::scheduler* sched = detail::current_scheduler();
   if (sched == nullptr) detail::throw_outside_runtime("brigade::spawn");
   return detail::spawn_on(*sched, std::move(t), name, location);

@@ -10,9 +10,9 @@
 #include <brigade/task.hpp>
 
 #include <array>
+#include <brigade/source_location.hpp>
 #include <cstddef>
 #include <optional>
-#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -62,7 +62,7 @@ task<std::tuple<result_slot_t<T>...>> when_all_impl(std::index_sequence<I...>, t
   std::array<child_slot, sizeof...(T)> slots{};
   child_group group(child_group::mode::all, slots);
   scheduler& sched = scheduler_for_children();
-  const auto loc = std::source_location::current();
+  const auto loc = source_location::current();
   (group.prepare(I, tasks, sched, loc), ...);
   co_await group.wait();
   if (const std::size_t failed = group.decided(); failed != child_group::none) {
@@ -78,7 +78,7 @@ task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_all_vecto
   std::vector<child_slot> slots(tasks.size());
   child_group group(child_group::mode::all, slots);
   scheduler& sched = scheduler_for_children();
-  const auto loc = std::source_location::current();
+  const auto loc = source_location::current();
   for (std::size_t i = 0; i < tasks.size(); ++i) group.prepare(i, tasks[i], sched, loc);
   co_await group.wait();
   if (const std::size_t failed = group.decided(); failed != child_group::none) {
@@ -164,7 +164,7 @@ task<when_any_result<V>> when_any_impl(std::index_sequence<I...> seq, task<T>...
   std::array<child_slot, sizeof...(T)> slots{};
   child_group group(child_group::mode::any, slots);
   scheduler& sched = scheduler_for_children();
-  const auto loc = std::source_location::current();
+  const auto loc = source_location::current();
   (group.prepare(I, tasks, sched, loc), ...);
   co_await group.wait();
   const std::size_t winner = group.decided();
@@ -177,7 +177,7 @@ task<when_any_result<result_slot_t<T>>> when_any_vector(std::vector<task<T>> tas
   std::vector<child_slot> slots(tasks.size());
   child_group group(child_group::mode::any, slots);
   scheduler& sched = scheduler_for_children();
-  const auto loc = std::source_location::current();
+  const auto loc = source_location::current();
   for (std::size_t i = 0; i < tasks.size(); ++i) group.prepare(i, tasks[i], sched, loc);
   co_await group.wait();
   const std::size_t winner = group.decided();

@@ -10,7 +10,7 @@
 namespace brigade::detail {
 
 void prepare_spawn(task_header* task, scheduler& sched, std::string_view name,
-                   const std::source_location& location, join_kind join) noexcept {
+                   const source_location& location, join_kind join) noexcept {
   task->sched_ = &sched;
   task->location_ = location;
   if (!name.empty()) {

@@ -57,7 +57,7 @@ class child_group {
 
   /// Takes ownership of `t` as child number `index` (step 1).
   template <class T>
-  void prepare(std::size_t index, task<T>& t, scheduler& sched, const std::source_location& loc) {
+  void prepare(std::size_t index, task<T>& t, scheduler& sched, const source_location& loc) {
     if (!t.valid()) throw std::invalid_argument("brigade::when_all/when_any: empty task");
     task_header* h = task_header::from_frame(t.release().address());
     prepare_spawn(h, sched, {}, loc, join_kind::joined);

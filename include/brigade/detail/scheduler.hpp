@@ -60,7 +60,7 @@ void destroy_task(task_header* task) noexcept;
 /// SPAWNED | JOIN_INTEREST (when `join` says so) and its references.
 enum class join_kind : std::uint8_t { detached, joined };
 void prepare_spawn(task_header* task, scheduler& sched, std::string_view name,
-                   const std::source_location& location, join_kind join) noexcept;
+                   const source_location& location, join_kind join) noexcept;
 
 /// Runs one scheduled task: polls its waiter, resumes it, completes it.
 /// Shared by every flavor so that the task state machine lives in one place.

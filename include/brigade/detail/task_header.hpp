@@ -62,10 +62,10 @@
 
 #include <brigade/detail/atomic.hpp>
 
+#include <brigade/source_location.hpp>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
-#include <source_location>
 
 namespace brigade::detail {
 
@@ -116,10 +116,13 @@ struct task_header {
   /// task_header* to wake, or a completion_listener* with bit 0 set.
   std::uintptr_t joiner_ = 0;
   char* name_ = nullptr;  // owned; null when unnamed
-  std::source_location location_{};
+  source_location location_{};
   std::exception_ptr exception_{};
+  /// Position in the scheduler's registry; changes under the registry's lock.
   std::uint32_t registry_index_ = no_index;
   std::uint32_t frame_size_ = 0;
+  /// Registry shard; written once, before the task is published.
+  std::uint32_t registry_shard_ = 0;
 
   static constexpr std::uint32_t no_index = 0xffffffffu;
 
@@ -129,7 +132,8 @@ struct task_header {
   ~task_header() { delete[] name_; }
 
   // ---- layout ----
-  static constexpr std::size_t prefix_size = 80;
+  // 80 bytes; 96 where source_location is three words (clang 14).
+  static constexpr std::size_t prefix_size = sizeof(source_location) <= 8 ? 80 : 96;
   void* frame() noexcept { return reinterpret_cast<char*>(this) + prefix_size; }
   static task_header* from_frame(void* frame) noexcept {
     return reinterpret_cast<task_header*>(static_cast<char*>(frame) - prefix_size);
