@@ -16,8 +16,6 @@ namespace brigade {
 
 namespace detail {
 
-[[noreturn]] void throw_outside_runtime(const char* what);
-
 template <class T>
 join_handle<T> spawn_on(scheduler& sched, task<T> t, std::string_view name,
                         const source_location& location) {

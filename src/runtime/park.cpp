@@ -50,9 +50,30 @@ void parker::park_impl(const std::chrono::nanoseconds* timeout) noexcept {
   state_.exchange(empty, memory_order_acquire);
 }
 
+driver::park_result parker::park_on_driver(driver& d, driver::runtime_state state) noexcept {
+  if (state_.exchange(empty, memory_order_acquire) == notified) return driver::park_result::woke;
+  driver_ = &d;
+  std::uint32_t expected = empty;
+  // acq_rel: release publishes driver_ to unpark(), which acquires.
+  if (!state_.compare_exchange_strong(expected, parked_driver, memory_order_acq_rel,
+                                      memory_order_acquire)) {
+    state_.exchange(empty, memory_order_acquire);
+    return driver::park_result::woke;
+  }
+  const driver::park_result result = d.park(state);
+  state_.exchange(empty, memory_order_acquire);
+  return result;
+}
+
 void parker::unpark() noexcept {
-  // release: pairs with the acquire in park().
-  if (state_.exchange(notified, memory_order_release) == parked) futex_wake_one(&state_);
+  // acq_rel: release pairs with the acquire in park(); acquire makes
+  // driver_ visible when the owner sleeps in the driver.
+  const std::uint32_t prev = state_.exchange(notified, memory_order_acq_rel);
+  if (prev == parked) {
+    futex_wake_one(&state_);
+  } else if (prev == parked_driver) {
+    driver_->unpark();
+  }
 }
 
 }  // namespace brigade::detail

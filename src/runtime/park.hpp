@@ -12,6 +12,12 @@
 //   unpark: swap -> notified; only if the previous state was parked, issue
 //           futex_wake. An unpark with nobody parked costs one atomic swap
 //           and no syscall (PERFORMANCE.md: a syscall costs ~1 us here).
+//   park_on_driver: as park, but the state is parked_driver and the thread
+//           sleeps in the runtime's driver (I/O + timers); unpark then wakes
+//           the driver instead of the futex. The driver's own wake-up is
+//           sticky, so an unpark between the CAS and the sleep is not lost.
+
+#include "runtime/driver.hpp"
 
 #include <brigade/detail/atomic.hpp>
 
@@ -26,6 +32,9 @@ class parker {
   void park() noexcept;
   /// As park(), but gives up after `timeout`.
   void park_for(std::chrono::nanoseconds timeout) noexcept;
+  /// As park(), sleeping in `d` (which the caller holds) so that timers fire
+  /// and I/O is dispatched meanwhile.
+  driver::park_result park_on_driver(driver& d, driver::runtime_state state) noexcept;
   /// Wakes the owner, or leaves a token for its next park(). Any thread.
   void unpark() noexcept;
 
@@ -33,10 +42,12 @@ class parker {
   static constexpr std::uint32_t empty = 0;
   static constexpr std::uint32_t parked = 1;
   static constexpr std::uint32_t notified = 2;
+  static constexpr std::uint32_t parked_driver = 3;
 
   void park_impl(const std::chrono::nanoseconds* timeout) noexcept;
 
   atomic<std::uint32_t> state_{empty};
+  driver* driver_ = nullptr;  // written before state_ becomes parked_driver
 };
 
 }  // namespace brigade::detail

@@ -1,7 +1,10 @@
 // Reporting failures nobody observes, and the registry of live schedulers
 // that makes such a report safe after its runtime is gone.
 
+#include "runtime/driver.hpp"
+
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/time/clock.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -42,9 +45,29 @@ void print_failure(std::exception_ptr e, const task_info& info) {
 
 }  // namespace
 
-scheduler::scheduler(runtime_options options) : options_(std::move(options)) {
+scheduler::scheduler(runtime_options options)
+    : options_(std::move(options)), driver_(std::make_unique<driver>(options_)) {
   std::lock_guard lock(live_schedulers_mutex());
   live_schedulers().insert(this);
+}
+
+void scheduler::report_stall() noexcept {
+  if (stalled_.exchange(true, memory_order_acq_rel)) return;
+  try {
+    const std::string dump = dump_tasks();
+    std::fprintf(stderr,
+                 "brigade: deadlock: every task waits and no timer or I/O is pending "
+                 "(paused clock)\n%s",
+                 dump.c_str());
+  } catch (...) {
+    std::fputs("brigade: deadlock detected (paused clock)\n", stderr);
+  }
+}
+
+void scheduler::throw_deadlock() const {
+  throw deadlock_error(
+      "brigade: deadlock: every task waits and no timer or I/O is pending (paused clock); "
+      "the task dump is on stderr");
 }
 
 scheduler::~scheduler() {

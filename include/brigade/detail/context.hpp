@@ -39,6 +39,9 @@ inline bool consume_budget() noexcept {
   return true;
 }
 
+/// Throws std::logic_error: `what` needs a runtime on this thread.
+[[noreturn]] void throw_outside_runtime(const char* what);
+
 inline task_header* current_task() noexcept { return tl_context.task; }
 inline scheduler* current_scheduler() noexcept { return tl_context.sched; }
 

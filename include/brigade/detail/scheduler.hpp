@@ -14,6 +14,8 @@
 
 namespace brigade::detail {
 
+class driver;  // src/runtime/driver.hpp: I/O + timers, opaque here
+
 class scheduler : public std::enable_shared_from_this<scheduler> {
  public:
   explicit scheduler(runtime_options options);
@@ -36,9 +38,19 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   virtual std::string dump_tasks() const = 0;
 
   const runtime_options& options() const noexcept { return options_; }
+  /// The runtime's I/O and time drivers.
+  driver& get_driver() noexcept { return *driver_; }
 
  protected:
+  /// Paused clock: every task waits and nothing can wake them. Prints the
+  /// task dump to stderr; block_on then throws brigade::deadlock_error.
+  void report_stall() noexcept;
+  bool stalled() const noexcept { return stalled_.load(memory_order_acquire); }
+  [[noreturn]] void throw_deadlock() const;
+
   runtime_options options_;
+  std::unique_ptr<driver> driver_;
+  atomic<bool> stalled_{false};
 };
 
 /// A spawned task failed and nobody will observe the failure: calls the

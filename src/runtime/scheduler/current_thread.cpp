@@ -52,7 +52,7 @@ void current_thread_scheduler::schedule(task_header* task) noexcept {
   }
   if (inject_.push(task)) {
     unparks_.fetch_add(1, memory_order_relaxed);
-    parker_.unpark();
+    driver_->unpark();
   }
   // Refused: the scheduler shut down and destroys (or destroyed) the task.
 }
@@ -86,7 +86,7 @@ void current_thread_scheduler::spawn(task_header* task) noexcept {
   }
   // registry_index_ stays no_index: the driver registers it when draining.
   if (inject_.push(task)) {
-    parker_.unpark();
+    driver_->unpark();
   } else {
     refuse(task);
   }
@@ -109,7 +109,12 @@ void current_thread_scheduler::drain_inject() noexcept {
 }
 
 task_header* current_thread_scheduler::next_task() noexcept {
-  if (++tick_ % inject_interval == 0 || local_.empty()) drain_inject();
+  if (++tick_ % inject_interval == 0) {
+    driver_->maintain();  // due timers and ready I/O, without blocking
+    drain_inject();
+  } else if (local_.empty()) {
+    drain_inject();
+  }
   return local_.pop_front();
 }
 
@@ -157,6 +162,7 @@ void current_thread_scheduler::block_on(task_header* root) {
         "brigade: block_on on a current_thread runtime that another thread is driving");
   }
   driver_scope scope(this);
+  stalled_.store(false, memory_order_relaxed);
   while (!root->is_complete()) {
     if (shutdown_requested_.load(memory_order_acquire)) {
       destroy_all();
@@ -169,7 +175,13 @@ void current_thread_scheduler::block_on(task_header* root) {
     }
     serve_requests();
     bump(parks_);
-    parker_.park();
+    if (driver_->park(driver::runtime_state::idle) == driver::park_result::stalled &&
+        local_.empty() && inject_.empty() && !root->is_complete()) {
+      report_stall();
+      local_depth_.store(local_.size(), memory_order_relaxed);
+      release_driving();
+      throw_deadlock();
+    }
   }
   local_depth_.store(local_.size(), memory_order_relaxed);
   release_driving();
@@ -205,7 +217,7 @@ void current_thread_scheduler::shutdown() noexcept {
   shutdown_requested_.store(true, memory_order_release);
   if (is_driver()) return;  // called from a task: block_on finishes the job
   while (!try_acquire_driving()) {
-    parker_.unpark();  // a block_on in progress sees the request and tears down
+    driver_->unpark();  // a block_on in progress sees the request and tears down
     driving_.wait(true, memory_order_acquire);
   }
   destroy_all();
@@ -241,7 +253,7 @@ std::string current_thread_scheduler::dump_tasks() const {
   std::unique_lock lock(dump_mutex_);
   dump_ready_ = false;
   dump_requested_.store(true, memory_order_release);
-  self->parker_.unpark();
+  self->driver_->unpark();
   // The driver may leave block_on without serving us: look again now and then.
   while (!dump_ready_ && driving_.load(memory_order_acquire)) {
     dump_cv_.wait_for(lock, std::chrono::milliseconds(10));

@@ -11,8 +11,10 @@
 //               that holds driving_ while no block_on runs).
 //   driving_    true while some thread drives the scheduler (block_on,
 //               shutdown, dump_tasks): the right to touch local_/registry_.
-//   parker_     where the driver sleeps when nothing is runnable; remote
-//               pushes unpark it.
+//   driver_     (in the base) I/O and timers: where the driving thread
+//               sleeps when nothing is runnable; remote pushes and earlier
+//               timers unpark it. Polled without blocking every 61 ticks so a
+//               busy loop still fires timers and dispatches I/O.
 //
 // Tasks make progress only while a thread is inside block_on (Tokio's
 // current_thread does the same).
@@ -32,8 +34,8 @@
 //      scheduler's reference. Destructors may wake other tasks; that only
 //      touches local_, which is discarded after the registry is empty.
 
+#include "runtime/driver.hpp"
 #include "runtime/inject_queue.hpp"
-#include "runtime/park.hpp"
 #include "runtime/task_list.hpp"
 #include "runtime/task_registry.hpp"
 
@@ -76,7 +78,6 @@ class current_thread_scheduler final : public scheduler {
 
   task_list local_;
   inject_queue inject_;
-  parker parker_;
   task_registry registry_;
   std::uint64_t tick_ = 0;
 

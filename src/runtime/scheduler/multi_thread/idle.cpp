@@ -41,6 +41,14 @@ bool idle::is_notified(std::size_t worker) noexcept {
   return std::find(sleepers_.begin(), sleepers_.end(), worker) == sleepers_.end();
 }
 
+void idle::unpark_self(std::size_t worker) noexcept {
+  std::lock_guard lock(mutex_);
+  auto it = std::find(sleepers_.begin(), sleepers_.end(), worker);
+  if (it == sleepers_.end()) return;  // a notifier already counted us
+  sleepers_.erase(it);
+  state_.fetch_add(unparked_one, memory_order_seq_cst);
+}
+
 void idle::unpark_all_for_shutdown(std::vector<std::size_t>& out) noexcept {
   std::lock_guard lock(mutex_);
   out = sleepers_;

@@ -52,6 +52,14 @@ class idle {
   /// Counts a worker unparked without a notifier (shutdown).
   void unpark_all_for_shutdown(std::vector<std::size_t>& out) noexcept;
 
+  /// A parked worker found work on its own queues (the driver fired
+  /// timers onto them): it leaves the sleepers and counts as unparked.
+  void unpark_self(std::size_t worker) noexcept;
+
+  std::uint32_t num_unparked() const noexcept {
+    return state_.load(memory_order_seq_cst) >> unparked_shift;
+  }
+
   std::uint32_t num_searching() const noexcept {
     return state_.load(memory_order_seq_cst) & searching_mask;
   }

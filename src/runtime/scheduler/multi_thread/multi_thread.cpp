@@ -108,6 +108,18 @@ void multi_thread_scheduler::notify_if_work_pending() noexcept {
   if (pending) notify_parked();
 }
 
+bool multi_thread_scheduler::runtime_idle() noexcept {
+  if (idle_.num_unparked() != 0 || !inject_.empty()) return false;
+  for (const auto& w : workers_) {
+    if (!w->queue().empty() || w->has_lifo()) return false;
+  }
+  return true;
+}
+
+void multi_thread_scheduler::on_stall() noexcept {
+  if (runtime_idle()) report_stall();
+}
+
 void multi_thread_scheduler::schedule(task_header* task) noexcept {
   if (worker* w = current_worker(); w != nullptr && tl_context.sched == this) {
     w->schedule_local(task);
@@ -140,8 +152,13 @@ void multi_thread_scheduler::block_on(task_header* root) {
   }
   block_on_waiter waiter;
   waiter.listener.on_complete = &block_on_waiter::on_complete;
+  stalled_.store(false, memory_order_relaxed);
   if (!root->set_join_waker(reinterpret_cast<std::uintptr_t>(&waiter.listener) | 1u)) return;
   while (!waiter.finished.load(memory_order_acquire)) {
+    if (stalled()) {
+      if (root->unset_join_waker()) throw_deadlock();
+      continue;  // completed meanwhile: the listener is on its way
+    }
     if (root->is_complete()) {
       std::this_thread::yield();  // the listener is running right now
       continue;

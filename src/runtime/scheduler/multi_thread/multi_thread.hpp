@@ -23,6 +23,7 @@
 //   5. Destroy every registered task (destructors run, joiners see
 //      cancelled), drop the scheduler's references.
 
+#include "runtime/driver.hpp"
 #include "runtime/inject_queue.hpp"
 #include "runtime/scheduler/multi_thread/idle.hpp"
 #include "runtime/scheduler/multi_thread/worker.hpp"
@@ -60,6 +61,18 @@ class multi_thread_scheduler final : public scheduler {
   void notify_if_work_pending() noexcept;
   /// A task completed: unregister it and drop the scheduler's reference.
   void release_completed(task_header* task) noexcept;
+  /// The driver (I/O + timers) is held by one worker at a time.
+  bool try_acquire_driver() noexcept {
+    // acquire: pairs with the release in release_driver(): the previous
+    // holder's driver state is visible.
+    return !driver_held_.exchange(true, memory_order_acquire);
+  }
+  void release_driver() noexcept { driver_held_.store(false, memory_order_release); }
+  driver& the_driver() noexcept { return *driver_; }
+  /// No task can run: every other worker parked, every queue empty.
+  bool runtime_idle() noexcept;
+  /// The driver holder found the runtime stalled (paused clock).
+  void on_stall() noexcept;
 
  private:
   struct registry_shard {
@@ -81,6 +94,7 @@ class multi_thread_scheduler final : public scheduler {
   std::mutex shutdown_mutex_;
   bool torn_down_ = false;  // guarded by shutdown_mutex_
   atomic<bool> closed_{false};
+  atomic<bool> driver_held_{false};
   atomic<bool> shutdown_{false};
   atomic<std::uint64_t> remote_spawned_{0};  // spawns from outside the workers
   atomic<std::uint64_t> unparks_{0};

@@ -44,6 +44,12 @@ void worker::spawn_local(task_header* t) noexcept {
 
 task_header* worker::next_task() noexcept {
   if (++tick_ % inject_interval == 0) {
+    // Maintenance: fire due timers and dispatch ready I/O even when every
+    // worker is busy (skipped if another worker holds the driver).
+    if (sched_.try_acquire_driver()) {
+      sched_.the_driver().maintain();
+      sched_.release_driver();
+    }
     if (task_header* t = sched_.inject().pop()) return t;
   }
   if (task_header* t = lifo_.load(memory_order_relaxed)) {
@@ -108,8 +114,23 @@ void worker::park() noexcept {
   if (last_searcher) sched_.notify_if_work_pending();
   bump(counters_.parks);
   for (;;) {
-    parker_.park();
+    if (sched_.try_acquire_driver()) {
+      // The first worker to park sleeps in the driver: timers fire and I/O
+      // is dispatched without a dedicated reactor thread.
+      const auto state =
+          sched_.runtime_idle() ? driver::runtime_state::idle : driver::runtime_state::busy;
+      const auto result = parker_.park_on_driver(sched_.the_driver(), state);
+      sched_.release_driver();
+      if (result == driver::park_result::stalled) sched_.on_stall();
+    } else {
+      parker_.park();
+    }
     if (sched_.is_shutdown()) return;
+    if (has_lifo() || !queue_.empty()) {
+      // The driver woke tasks onto this worker's own queues.
+      sched_.idle_state().unpark_self(index_);
+      return;
+    }
     if (sched_.idle_state().is_notified(index_)) {
       searching_ = true;  // the notifier counted us as searching
       return;
