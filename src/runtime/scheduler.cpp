@@ -1,6 +1,7 @@
 // Reporting failures nobody observes, and the registry of live schedulers
 // that makes such a report safe after its runtime is gone.
 
+#include "runtime/blocking_pool.hpp"
 #include "runtime/driver.hpp"
 
 #include <brigade/detail/scheduler.hpp>
@@ -46,9 +47,16 @@ void print_failure(std::exception_ptr e, const task_info& info) {
 }  // namespace
 
 scheduler::scheduler(runtime_options options)
-    : options_(std::move(options)), driver_(std::make_unique<driver>(options_)) {
+    : options_(std::move(options)),
+      driver_(std::make_unique<driver>(options_)),
+      blocking_(std::make_unique<blocking_pool>()) {
   std::lock_guard lock(live_schedulers_mutex());
   live_schedulers().insert(this);
+}
+
+void scheduler::add_blocking_metrics(runtime_metrics& m) const noexcept {
+  m.blocking_threads = blocking_->threads();
+  m.blocking_idle = blocking_->idle_threads();
 }
 
 void scheduler::report_stall() noexcept {

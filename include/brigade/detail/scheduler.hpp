@@ -14,7 +14,8 @@
 
 namespace brigade::detail {
 
-class driver;  // src/runtime/driver.hpp: I/O + timers, opaque here
+class driver;         // src/runtime/driver.hpp: I/O + timers, opaque here
+class blocking_pool;  // src/runtime/blocking_pool.hpp
 
 class scheduler : public std::enable_shared_from_this<scheduler> {
  public:
@@ -40,6 +41,8 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   const runtime_options& options() const noexcept { return options_; }
   /// The runtime's I/O and time drivers.
   driver& get_driver() noexcept { return *driver_; }
+  /// The runtime's blocking pool (spawn_blocking).
+  blocking_pool& get_blocking_pool() noexcept { return *blocking_; }
 
  protected:
   /// Paused clock: every task waits and nothing can wake them. Prints the
@@ -50,6 +53,9 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
 
   runtime_options options_;
   std::unique_ptr<driver> driver_;
+  std::unique_ptr<blocking_pool> blocking_;
+  /// Fills the blocking-pool gauges of a metrics snapshot.
+  void add_blocking_metrics(runtime_metrics& m) const noexcept;
   atomic<bool> stalled_{false};
 };
 

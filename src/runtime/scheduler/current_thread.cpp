@@ -1,5 +1,7 @@
 #include "runtime/scheduler/current_thread.hpp"
 
+#include "runtime/blocking_pool.hpp"
+
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 
@@ -209,6 +211,7 @@ void current_thread_scheduler::destroy_all() noexcept {
     t->release();
   }
   local_ = task_list{};  // every task it held is destroyed
+  blocking_->shutdown();
   destroyed_ = true;
 }
 
@@ -238,6 +241,7 @@ runtime_metrics current_thread_scheduler::metrics() const noexcept {
   m.budget_forced_yields = forced_yields_.load(memory_order_relaxed);
   m.inject_queue_depth = inject_.size();
   m.local_queue_depth = is_driver() ? local_.size() : local_depth_.load(memory_order_relaxed);
+  add_blocking_metrics(m);
   return m;
 }
 

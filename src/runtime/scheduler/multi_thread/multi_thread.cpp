@@ -1,5 +1,7 @@
 #include "runtime/scheduler/multi_thread/multi_thread.hpp"
 
+#include "runtime/blocking_pool.hpp"
+
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 
@@ -213,6 +215,7 @@ void multi_thread_scheduler::shutdown() noexcept {
   if (torn_down_) return;
   stop_workers();
   destroy_all();
+  blocking_->shutdown();
   torn_down_ = true;
 }
 
@@ -235,6 +238,7 @@ runtime_metrics multi_thread_scheduler::metrics() const noexcept {
     m.live_tasks += s->tasks.size();
   }
   m.inject_queue_depth = inject_.size();
+  add_blocking_metrics(m);
   return m;
 }
 
