@@ -57,6 +57,8 @@ struct promise_base {
       if (header->state_.load(memory_order_relaxed) & task_header::spawned) {
         return std::noop_coroutine();  // the worker completes the task
       }
+      // No continuation: the task was resumed by hand (not awaited).
+      if (header->joiner_ == 0) return std::noop_coroutine();
       return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(header->joiner_));
     }
     void await_resume() const noexcept {}

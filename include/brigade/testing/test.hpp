@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 namespace brigade::testing {
@@ -50,6 +51,11 @@ inline runtime_options test_options(flavor f) {
   o.flavor = f;
   o.worker_threads = 2;
   return o;
+}
+
+/// Names TEST_P instances after their flavor.
+inline std::string flavor_param_name(const ::testing::TestParamInfo<flavor>& p) {
+  return flavor_name(p.param);
 }
 
 /// True when the BRIGADE_TEST_FLAVOR environment variable (current_thread
@@ -96,6 +102,13 @@ inline void run_test(task<void> (*body)(), std::initializer_list<flavor> flavors
                                  {::brigade::flavor::current_thread}); \
   }                                                                    \
   static ::brigade::task<void> brigade_test_body_##suite##_##name()
+
+/// Instantiates a TEST_P suite parameterized by brigade::flavor on both flavors.
+#define BRIGADE_INSTANTIATE_FLAVORS(suite)                                                   \
+  INSTANTIATE_TEST_SUITE_P(                                                                  \
+      Flavors, suite,                                                                        \
+      ::testing::Values(::brigade::flavor::current_thread, ::brigade::flavor::multi_thread), \
+      ::brigade::testing::flavor_param_name)
 
 /// ASSERT for coroutine bodies: records a fatal failure and co_returns.
 #define BRIGADE_CO_ASSERT(cond)                          \

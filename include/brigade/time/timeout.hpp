@@ -53,8 +53,8 @@ task<T> timeout_impl(duration d, task<T> t) {
 
 }  // namespace detail
 
-/// Runs `op` (a task, or any awaitable, which is wrapped in a task) with a
-/// time limit. If `d` passes first, `op` is cancelled, awaited until it has
+/// Runs `op` (a task, or any movable awaitable, which is moved into a task)
+/// with a time limit. If `d` passes first, `op` is cancelled, awaited until it has
 /// unwound, and timed_out is thrown.
 ///
 /// Resumes on: the worker that completes the operation or fires the timer.

@@ -1,0 +1,93 @@
+#include <brigade/time/timeout.hpp>
+
+#include <brigade/runtime.hpp>
+#include <brigade/testing/test.hpp>
+
+#include "support/counted.hpp"
+#include "support/manual_event.hpp"
+
+#include <chrono>
+#include <optional>
+
+namespace bg = brigade;
+using namespace std::chrono_literals;
+
+namespace {
+
+bg::runtime_options paused(bg::flavor f) {
+  bg::runtime_options o = bg::testing::test_options(f);
+  o.clock = bg::clock_kind::paused;
+  return o;
+}
+
+bg::task<int> slow_value(bg::duration d, int v) {
+  co_await bg::sleep(d);
+  co_return v;
+}
+
+class TimeoutPaused : public ::testing::TestWithParam<bg::flavor> {};
+
+TEST_P(TimeoutPaused, ValueInTime) {
+  bg::runtime rt{paused(GetParam())};
+  EXPECT_EQ(rt.block_on(bg::timeout(50ms, slow_value(10ms, 7))), 7);
+}
+
+TEST_P(TimeoutPaused, TimesOutAndCancelsTheOperation) {
+  bg::testing::frame_accounting accounting;
+  bg::runtime rt{paused(GetParam())};
+  rt.block_on([]() -> bg::task<void> {
+    bool unwound = false;
+    auto op = [](bool* flag) -> bg::task<int> {
+      struct on_unwind {
+        bool* flag;
+        ~on_unwind() { *flag = true; }
+      } guard{flag};
+      co_await bg::sleep(1h);
+      co_return 1;
+    };
+    const auto t0 = bg::now();
+    EXPECT_THROW(co_await bg::timeout(20ms, op(&unwound)), bg::timed_out);
+    // The inner operation was cancelled and had unwound before we resumed.
+    EXPECT_TRUE(unwound);
+    EXPECT_EQ(bg::now() - t0, 20ms);
+  }());
+}
+
+TEST_P(TimeoutPaused, TryTimeoutIsAValue) {
+  bg::runtime rt{paused(GetParam())};
+  rt.block_on([]() -> bg::task<void> {
+    std::optional<int> late = co_await bg::try_timeout(5ms, slow_value(1s, 1));
+    EXPECT_FALSE(late.has_value());
+    std::optional<int> ok = co_await bg::try_timeout(5s, slow_value(1ms, 2));
+    BRIGADE_CO_ASSERT(ok.has_value());
+    EXPECT_EQ(*ok, 2);
+  }());
+}
+
+bg::task<void> wait_for(bg::testing::manual_event* ev) { co_await ev->wait(); }
+
+TEST_P(TimeoutPaused, WrapsAnyAwaitable) {
+  bg::runtime rt{paused(GetParam())};
+  rt.block_on([]() -> bg::task<void> {
+    bg::testing::manual_event ev;
+    EXPECT_THROW(co_await bg::timeout(1ms, wait_for(&ev)), bg::timed_out);
+    ev.set();
+    co_await bg::timeout(1ms, wait_for(&ev));  // ready: no timeout
+    // A movable awaitable (not a task) is wrapped in one.
+    EXPECT_THROW(co_await bg::timeout(3ms, bg::sleep(1s)), bg::timed_out);
+  }());
+}
+
+TEST_P(TimeoutPaused, InnerExceptionPropagates) {
+  bg::runtime rt{paused(GetParam())};
+  EXPECT_THROW(rt.block_on(bg::timeout(1s,
+                                       []() -> bg::task<int> {
+                                         co_await bg::sleep(1ms);
+                                         throw std::runtime_error("burnt toast");
+                                       }())),
+               std::runtime_error);
+}
+
+BRIGADE_INSTANTIATE_FLAVORS(TimeoutPaused);
+
+}  // namespace
