@@ -96,6 +96,9 @@ class runtime {
   /// One line per live task: name, spawn location, state.
   std::string dump_tasks() const { return sched_->dump_tasks(); }
   const runtime_options& options() const noexcept { return sched_->options(); }
+  /// The trace recorded so far (runtime_options::trace_path or
+  /// trace_in_memory; empty otherwise). Any thread.
+  trace_recording trace() const { return sched_->trace(); }
 
   /// Cancels every remaining task, destroys their frames (running their
   /// destructors), joins every thread. Idempotent; the destructor calls it.

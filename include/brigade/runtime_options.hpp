@@ -48,6 +48,8 @@ struct runtime_options {
   /// with an exception other than brigade::cancelled. Empty: print the task's
   /// name, spawn location and exception message to stderr, keep running.
   std::function<void(std::exception_ptr, const task_info&)> unhandled_exception = {};
+  /// Record a trace even without trace_path, for runtime::trace().
+  bool trace_in_memory = false;
 };
 
 }  // namespace brigade

@@ -1,5 +1,7 @@
 #include "runtime/blocking_pool.hpp"
 
+#include "trace/tracer.hpp"
+
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/scheduler.hpp>
 
@@ -17,7 +19,9 @@ struct blocking_pool::state {
   blocking_job* tail = nullptr;
   std::size_t threads = 0;
   std::size_t idle = 0;
+  std::size_t started = 0;  // lane names
   bool shutdown = false;
+  tracer* trace = nullptr;  // cleared at shutdown: stragglers stop recording
 
   blocking_job* pop() noexcept {
     blocking_job* j = head;
@@ -30,12 +34,21 @@ struct blocking_pool::state {
   }
 };
 
-blocking_pool::blocking_pool() : state_(std::make_shared<state>()) {}
+blocking_pool::blocking_pool(tracer* trace) : state_(std::make_shared<state>()) {
+  state_->trace = trace;
+}
 
 blocking_pool::~blocking_pool() { shutdown(); }
 
 void blocking_pool::thread_main(std::shared_ptr<state> s) noexcept {
   std::unique_lock lock(s->mutex);
+  const std::size_t number = s->started++;
+  if (s->trace != nullptr) {
+    try {
+      s->trace->register_lane("blocking " + std::to_string(number));
+    } catch (...) {
+    }
+  }
   for (;;) {
     blocking_job* job = s->pop();
     if (job == nullptr) {
@@ -47,11 +60,21 @@ void blocking_pool::thread_main(std::shared_ptr<state> s) noexcept {
       if (!got_work) break;  // idle for keep_alive: leave
       continue;
     }
+    // The tracer is read under the lock only: shutdown clears it under the
+    // same lock before the runtime (and its tracer) can go away.
+    const std::int64_t t0 = s->trace != nullptr ? s->trace->now_ns() : 0;
     lock.unlock();
     job->run(job);
     job->complete();
     job->release();
     lock.lock();
+    if (s->trace != nullptr) {
+      try {
+        s->trace->span(trace_event::kind::blocking, "spawn_blocking", t0, s->trace->now_ns());
+        s->trace->flush_thread();
+      } catch (...) {
+      }
+    }
   }
   --s->threads;
   s->exit_cv.notify_all();
@@ -97,6 +120,7 @@ void blocking_pool::shutdown() noexcept {
   if (state_->shutdown) return;  // done once; stragglers are on their own
   {
     state_->shutdown = true;
+    state_->trace = nullptr;
     // Step 1: jobs never started complete as cancelled.
     while (blocking_job* job = state_->pop()) {
       job->exception_ = std::make_exception_ptr(cancelled{});

@@ -23,6 +23,10 @@
 
 #include <brigade/detail/blocking_job.hpp>
 
+namespace brigade::detail {
+class tracer;
+}
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -37,7 +41,10 @@ class blocking_pool {
   static constexpr std::chrono::seconds keep_alive{10};
   static constexpr std::chrono::milliseconds shutdown_grace{100};
 
-  blocking_pool();
+  /// `trace`: where jobs are recorded (null: not traced); must outlive the
+  /// pool's threads' use of it, i.e. the runtime (stragglers stop recording
+  /// once shutdown began).
+  explicit blocking_pool(tracer* trace);
   ~blocking_pool();
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;

@@ -3,6 +3,7 @@
 
 #include "runtime/blocking_pool.hpp"
 #include "runtime/driver.hpp"
+#include "trace/tracer.hpp"
 
 #include <brigade/detail/scheduler.hpp>
 #include <brigade/time/clock.hpp>
@@ -48,10 +49,27 @@ void print_failure(std::exception_ptr e, const task_info& info) {
 
 scheduler::scheduler(runtime_options options)
     : options_(std::move(options)),
+      tracer_(options_.trace_path.empty() && !options_.trace_in_memory
+                  ? nullptr
+                  : std::make_unique<tracer>(options_.trace_path)),
       driver_(std::make_unique<driver>(options_)),
-      blocking_(std::make_unique<blocking_pool>()) {
+      blocking_(std::make_unique<blocking_pool>(tracer_.get())) {
   std::lock_guard lock(live_schedulers_mutex());
   live_schedulers().insert(this);
+}
+
+trace_recording scheduler::trace() const {
+  if (!tracer_) return {};
+  return tracer_->snapshot();
+}
+
+void scheduler::finish_trace() noexcept {
+  if (!tracer_) return;
+  try {
+    tracer_->write_file();
+  } catch (...) {
+    std::fputs("brigade: writing the trace failed\n", stderr);
+  }
 }
 
 void scheduler::add_blocking_metrics(runtime_metrics& m) const noexcept {

@@ -7,6 +7,7 @@
 #include <brigade/detail/task_header.hpp>
 #include <brigade/metrics.hpp>
 #include <brigade/runtime_options.hpp>
+#include <brigade/trace.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@ namespace brigade::detail {
 
 class driver;         // src/runtime/driver.hpp: I/O + timers, opaque here
 class blocking_pool;  // src/runtime/blocking_pool.hpp
+class tracer;         // src/trace/tracer.hpp
 
 class scheduler : public std::enable_shared_from_this<scheduler> {
  public:
@@ -43,6 +45,20 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   driver& get_driver() noexcept { return *driver_; }
   /// The runtime's blocking pool (spawn_blocking).
   blocking_pool& get_blocking_pool() noexcept { return *blocking_; }
+  /// The trace recorder; null when tracing is off.
+  tracer* get_tracer() const noexcept { return tracer_.get(); }
+  /// The events recorded so far (empty when tracing is off).
+  trace_recording trace() const;
+
+  // Trace recording helpers (src/trace/scheduler_trace.cpp), for the
+  // schedulers and their workers; call only when get_tracer() is set. They
+  // never throw: a trace that cannot grow loses events.
+  void trace_instant(trace_event::kind what, task_header* task) noexcept;
+  void trace_span_of(task_header* task, std::int64_t start_ns) noexcept;
+  void trace_park(std::int64_t start_ns) noexcept;
+  void trace_lane(const char* prefix, std::size_t index = static_cast<std::size_t>(-1)) noexcept;
+  void trace_flush() noexcept;
+  std::int64_t get_tracer_now() const noexcept;
 
  protected:
   /// Paused clock: every task waits and nothing can wake them. Prints the
@@ -50,12 +66,15 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   void report_stall() noexcept;
   bool stalled() const noexcept { return stalled_.load(memory_order_acquire); }
   [[noreturn]] void throw_deadlock() const;
-
-  runtime_options options_;
-  std::unique_ptr<driver> driver_;
-  std::unique_ptr<blocking_pool> blocking_;
   /// Fills the blocking-pool gauges of a metrics snapshot.
   void add_blocking_metrics(runtime_metrics& m) const noexcept;
+  /// Writes the trace file (if any). Called at the end of shutdown.
+  void finish_trace() noexcept;
+
+  runtime_options options_;
+  std::unique_ptr<tracer> tracer_;  // before blocking_: the pool records into it
+  std::unique_ptr<driver> driver_;
+  std::unique_ptr<blocking_pool> blocking_;
   atomic<bool> stalled_{false};
 };
 

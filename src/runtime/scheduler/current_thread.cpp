@@ -1,6 +1,7 @@
 #include "runtime/scheduler/current_thread.hpp"
 
 #include "runtime/blocking_pool.hpp"
+#include "trace/tracer.hpp"
 
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
@@ -48,6 +49,7 @@ void current_thread_scheduler::release_driving() noexcept {
 }
 
 void current_thread_scheduler::schedule(task_header* task) noexcept {
+  if (tracer_) trace_instant(trace_event::kind::wake, task);
   if (is_driver()) {
     local_.push_back(task);
     return;
@@ -72,6 +74,7 @@ void current_thread_scheduler::refuse(task_header* task) noexcept {
 
 void current_thread_scheduler::spawn(task_header* task) noexcept {
   spawned_.fetch_add(1, memory_order_relaxed);
+  if (tracer_) trace_instant(trace_event::kind::spawn, task);
   if (closed_.load(memory_order_acquire)) {
     refuse(task);
     return;
@@ -123,7 +126,9 @@ task_header* current_thread_scheduler::next_task() noexcept {
 void current_thread_scheduler::run(task_header* task) noexcept {
   bump(polls_);
   const std::uint64_t yields_before = tl_context.forced_yields;
+  const std::int64_t t0 = tracer_ ? get_tracer_now() : 0;
   const run_result result = run_task(task);
+  if (tracer_) trace_span_of(task, t0);
   if (tl_context.forced_yields != yields_before) {
     bump(forced_yields_, tl_context.forced_yields - yields_before);
   }
@@ -165,6 +170,7 @@ void current_thread_scheduler::block_on(task_header* root) {
   }
   driver_scope scope(this);
   stalled_.store(false, memory_order_relaxed);
+  if (tracer_) trace_lane("loop");
   while (!root->is_complete()) {
     if (shutdown_requested_.load(memory_order_acquire)) {
       destroy_all();
@@ -177,8 +183,11 @@ void current_thread_scheduler::block_on(task_header* root) {
     }
     serve_requests();
     bump(parks_);
-    if (driver_->park(driver::runtime_state::idle) == driver::park_result::stalled &&
-        local_.empty() && inject_.empty() && !root->is_complete()) {
+    const std::int64_t p0 = tracer_ ? get_tracer_now() : 0;
+    const driver::park_result parked = driver_->park(driver::runtime_state::idle);
+    if (tracer_) trace_park(p0);
+    if (parked == driver::park_result::stalled && local_.empty() && inject_.empty() &&
+        !root->is_complete()) {
       report_stall();
       local_depth_.store(local_.size(), memory_order_relaxed);
       release_driving();
@@ -186,6 +195,7 @@ void current_thread_scheduler::block_on(task_header* root) {
     }
   }
   local_depth_.store(local_.size(), memory_order_relaxed);
+  if (tracer_) trace_flush();
   release_driving();
 }
 
@@ -225,6 +235,7 @@ void current_thread_scheduler::shutdown() noexcept {
   }
   destroy_all();
   local_depth_.store(0, memory_order_relaxed);
+  finish_trace();
   release_driving();
   // Answer a dump_tasks() that raced with the teardown.
   serve_requests();

@@ -1,6 +1,7 @@
 #include "runtime/scheduler/multi_thread/multi_thread.hpp"
 
 #include "runtime/blocking_pool.hpp"
+#include "trace/tracer.hpp"
 
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
@@ -123,6 +124,7 @@ void multi_thread_scheduler::on_stall() noexcept {
 }
 
 void multi_thread_scheduler::schedule(task_header* task) noexcept {
+  if (tracer_) trace_instant(trace_event::kind::wake, task);
   if (worker* w = current_worker(); w != nullptr && tl_context.sched == this) {
     w->schedule_local(task);
     return;
@@ -132,6 +134,7 @@ void multi_thread_scheduler::schedule(task_header* task) noexcept {
 }
 
 void multi_thread_scheduler::spawn(task_header* task) noexcept {
+  if (tracer_) trace_instant(trace_event::kind::spawn, task);
   if (closed_.load(memory_order_acquire) || !register_task(task)) {
     remote_spawned_.fetch_add(1, memory_order_relaxed);
     refuse(task);
@@ -216,6 +219,7 @@ void multi_thread_scheduler::shutdown() noexcept {
   stop_workers();
   destroy_all();
   blocking_->shutdown();
+  finish_trace();
   torn_down_ = true;
 }
 

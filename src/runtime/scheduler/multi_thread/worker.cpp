@@ -77,6 +77,7 @@ task_header* worker::steal_work() noexcept {
     if (victim == index_) continue;
     if (task_header* t = sched_.worker_at(victim).queue().steal_into(queue_)) {
       bump(counters_.steals);
+      if (sched_.get_tracer() != nullptr) sched_.trace_instant(trace_event::kind::steal, t);
       return t;
     }
   }
@@ -91,7 +92,10 @@ void worker::run_one(task_header* t) noexcept {
   }
   bump(counters_.polls);
   const std::uint64_t yields_before = tl_context.forced_yields;
+  const bool tracing = sched_.get_tracer() != nullptr;
+  const std::int64_t t0 = tracing ? sched_.get_tracer_now() : 0;
   const run_result result = run_task(t);
+  if (tracing) sched_.trace_span_of(t, t0);
   if (tl_context.forced_yields != yields_before) {
     bump(counters_.forced_yields, tl_context.forced_yields - yields_before);
   }
@@ -113,6 +117,14 @@ void worker::park() noexcept {
   searching_ = false;
   if (last_searcher) sched_.notify_if_work_pending();
   bump(counters_.parks);
+  const std::int64_t p0 = sched_.get_tracer() != nullptr ? sched_.get_tracer_now() : 0;
+  struct park_span {
+    multi_thread_scheduler& s;
+    std::int64_t start;
+    ~park_span() {
+      if (s.get_tracer() != nullptr) s.trace_park(start);
+    }
+  } span{sched_, p0};
   for (;;) {
     if (sched_.try_acquire_driver()) {
       // The first worker to park sleeps in the driver: timers fire and I/O
@@ -141,6 +153,7 @@ void worker::park() noexcept {
 void worker::run() noexcept {
   tl_worker = this;
   tl_context.sched = &sched_;
+  if (sched_.get_tracer() != nullptr) sched_.trace_lane("worker", index_);
   while (!sched_.is_shutdown()) {
     if (task_header* t = next_task()) {
       run_one(t);
@@ -156,6 +169,7 @@ void worker::run() noexcept {
     searching_ = false;
     sched_.idle_state().transition_worker_from_searching();
   }
+  if (sched_.get_tracer() != nullptr) sched_.trace_flush();
   tl_context.sched = nullptr;
   tl_worker = nullptr;
 }
