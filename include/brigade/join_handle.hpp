@@ -163,16 +163,23 @@ class [[nodiscard]] join_handle {
   /// Used by block_on; in a task, co_await the handle instead.
   T take_result() {
     detail::task_header* h = checked_header();
-    if (!h->is_complete())
+    if (!h->is_complete()) {
       throw std::logic_error("brigade: join_handle result taken before completion");
+    }
+    // The handle is consumed whatever the outcome: take what we need out of
+    // the header first, drop our reference, then return or rethrow.
     observed_ = true;
     if (h->state_.load(std::memory_order_relaxed) & detail::task_header::frame_gone) {
+      reset();
       throw cancelled{};
+    }
+    if (std::exception_ptr e = h->exception_) {
+      reset();
+      std::rethrow_exception(std::move(e));
     }
     using promise = detail::task_promise<T>;
     auto frame = std::coroutine_handle<promise>::from_address(h->frame());
     if constexpr (std::is_void_v<T>) {
-      frame.promise().take_result();
       reset();
     } else {
       T value = frame.promise().take_result();

@@ -1,6 +1,6 @@
 #include "runtime/task_registry.hpp"
 
-#include <cstdio>
+#include <string>
 
 namespace brigade::detail {
 
@@ -17,12 +17,18 @@ std::string task_registry::describe() const {
   std::string out;
   for (const task_header* t : tasks_) {
     const std::uint64_t s = t->state_.load(memory_order_relaxed);
-    char line[512];
-    std::snprintf(line, sizeof line, "task '%s' spawned at %s:%u (%s): %s%s\n",
-                  t->name_ != nullptr ? t->name_ : "", t->location_.file_name(),
-                  static_cast<unsigned>(t->location_.line()), t->location_.function_name(),
-                  state_name(s), (s & task_header::cancelled) != 0 ? ", cancel requested" : "");
-    out += line;
+    out += "task '";
+    if (t->name_ != nullptr) out += t->name_;
+    out += "' spawned at ";
+    out += t->location_.file_name();
+    out += ':';
+    out += std::to_string(t->location_.line());
+    out += " (";
+    out += t->location_.function_name();
+    out += "): ";
+    out += state_name(s);
+    if ((s & task_header::cancelled) != 0) out += ", cancel requested";
+    out += '\n';
   }
   return out;
 }
