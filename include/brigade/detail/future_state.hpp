@@ -94,7 +94,7 @@ class future_state_base {
   /// Sets the continuation, or runs it now when ready. Takes over the
   /// caller's (the future's) reference.
   void set_continuation(continuation* c) noexcept;
-  /// Ready with an error: marks it observed and returns it; else null.
+  /// Ready with an error: marks it observed and moves it out (once); else null.
   std::exception_ptr take_error() noexcept;
 
   /// A task waiting in co_await (one at a time).
@@ -124,7 +124,7 @@ class future_state_base {
 
  private:
   std::condition_variable ready_cv_;
-  atomic<std::uint32_t> refs_{2};  // the promise's and the future's
+  atomic<std::uint32_t> refs_{1};  // the promise's; get_future adds the future's
   atomic<bool> ready_{false};
   status status_ = status::empty;
   bool consumer_claimed_ = false;
