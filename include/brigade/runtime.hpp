@@ -12,6 +12,7 @@
 
 #include <brigade/source_location.hpp>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -79,6 +80,12 @@ class runtime {
   /// deadlock: co_await instead); brigade::cancelled after shutdown().
   template <class T>
   T block_on(task<T> t, source_location location = source_location::current()) {
+    // Checked before spawning: a refused block_on must not leave `t` running.
+    if (detail::current_scheduler() != nullptr) {
+      throw std::logic_error(
+          "brigade: block_on called from a thread that already drives a runtime "
+          "(inside a task, co_await the task instead)");
+    }
     join_handle<T> h = detail::spawn_on(*sched_, std::move(t), "block_on", location);
     sched_->block_on(h.header());
     return h.take_result();
@@ -97,7 +104,9 @@ class runtime {
   std::string dump_tasks() const { return sched_->dump_tasks(); }
   const runtime_options& options() const noexcept { return sched_->options(); }
   /// The trace recorded so far (runtime_options::trace_path or
-  /// trace_in_memory; empty otherwise). Any thread.
+  /// trace_in_memory; empty otherwise). Any thread. Workers hand over their
+  /// staged events when they park and when they stop: for a complete
+  /// recording, call it after shutdown().
   trace_recording trace() const { return sched_->trace(); }
 
   /// Cancels every remaining task, destroys their frames (running their

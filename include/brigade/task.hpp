@@ -29,11 +29,19 @@ class task;
 
 namespace detail {
 
+/// The frame most recently allocated on this thread and not yet claimed by
+/// its promise. A promise whose frame is not this one was not allocated by
+/// operator new: the compiler elided the allocation (clang does, at -O1 and
+/// up, for a task awaited in its caller's scope) and placed the frame inside
+/// the caller's. Such a frame has no task_header in front of it.
+inline thread_local constinit void* tl_unclaimed_frame = nullptr;
+
 struct promise_base {
   static void* operator new(std::size_t frame_size) {
     void* block = allocate_block(frame_size + task_header::prefix_size);
     auto* header = ::new (block) task_header;
     header->frame_size_ = static_cast<std::uint32_t>(frame_size);
+    tl_unclaimed_frame = header->frame();
     return header->frame();
   }
   static void operator delete(void* frame, std::size_t) noexcept {
@@ -45,31 +53,77 @@ struct promise_base {
     }
   }
 
+  /// Called by the derived promise's constructor with its frame address.
+  void claim_frame(void* frame) noexcept {
+    if (tl_unclaimed_frame == frame) {
+      tl_unclaimed_frame = nullptr;
+      continuation_ = prefixed;
+    }
+  }
+
+  /// The header in front of the frame, or null when the frame was elided
+  /// into its caller's (then the task cannot have been spawned).
+  task_header* prefix_header(void* frame) const noexcept {
+    return (continuation_ & prefixed) != 0 ? task_header::from_frame(frame) : nullptr;
+  }
+
+  /// The spawned task's header, or null for an awaited task.
+  task_header* spawned_header(void* frame) const noexcept {
+    task_header* h = prefix_header(frame);
+    // relaxed: SPAWNED is written before the task is published to a queue,
+    // and this thread took it from that queue (or spawned it).
+    if (h != nullptr && (h->state_.load(memory_order_relaxed) & task_header::spawned) != 0) {
+      return h;
+    }
+    return nullptr;
+  }
+
+  /// Where the task's exception lives: the header for a spawned task (the
+  /// scheduler reports it from there), the promise otherwise.
+  std::exception_ptr& exception_slot(void* frame) noexcept {
+    if (task_header* h = spawned_header(frame)) return h->exception_;
+    return exception_;
+  }
+
+  void set_continuation(std::coroutine_handle<> awaiting) noexcept {
+    continuation_ =
+        reinterpret_cast<std::uintptr_t>(awaiting.address()) | (continuation_ & prefixed);
+  }
+
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
-      task_header* header = task_header::from_frame(self.address());
-      // relaxed: SPAWNED is written before the task is published to a queue,
-      // and this thread took it from that queue.
-      if (header->state_.load(memory_order_relaxed) & task_header::spawned) {
+      promise_base& p = self.promise();
+      if (p.spawned_header(self.address()) != nullptr) {
         return std::noop_coroutine();  // the worker completes the task
       }
+      const std::uintptr_t next = p.continuation_ & ~prefixed;
       // No continuation: the task was resumed by hand (not awaited).
-      if (header->joiner_ == 0) return std::noop_coroutine();
-      return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(header->joiner_));
+      if (next == 0) return std::noop_coroutine();
+      return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
     }
     void await_resume() const noexcept {}
   };
   final_awaiter final_suspend() noexcept { return {}; }
+
+  /// The awaiting coroutine's address, bit 0 set when the frame has a
+  /// header in front (see claim_frame). Coroutine frames are at least
+  /// 2-aligned, so bit 0 is free.
+  std::uintptr_t continuation_ = 0;
+  std::exception_ptr exception_;  // awaited tasks only
+
+ private:
+  static constexpr std::uintptr_t prefixed = 1;
 };
 
 template <class T>
 struct task_promise : promise_base {
+  task_promise() noexcept { claim_frame(frame()); }
   task<T> get_return_object() noexcept;
-  void unhandled_exception() noexcept { header().exception_ = std::current_exception(); }
+  void unhandled_exception() noexcept { exception_slot(frame()) = std::current_exception(); }
 
   template <class U>
   requires std::is_convertible_v<U&&, T>
@@ -77,13 +131,12 @@ struct task_promise : promise_base {
     value_.emplace(std::forward<U>(value));
   }
 
-  task_header& header() noexcept {
-    return *task_header::from_frame(
-        std::coroutine_handle<task_promise>::from_promise(*this).address());
+  void* frame() noexcept {
+    return std::coroutine_handle<task_promise>::from_promise(*this).address();
   }
   /// The result: rethrows the task's exception. Moves the value out.
   T take_result() {
-    if (header().exception_) std::rethrow_exception(header().exception_);
+    if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
     return std::move(*value_);
   }
 
@@ -92,15 +145,15 @@ struct task_promise : promise_base {
 
 template <class T>
 struct task_promise<T&> : promise_base {
+  task_promise() noexcept { claim_frame(frame()); }
   task<T&> get_return_object() noexcept;
-  void unhandled_exception() noexcept { header().exception_ = std::current_exception(); }
+  void unhandled_exception() noexcept { exception_slot(frame()) = std::current_exception(); }
   void return_value(T& value) noexcept { value_ = std::addressof(value); }
-  task_header& header() noexcept {
-    return *task_header::from_frame(
-        std::coroutine_handle<task_promise>::from_promise(*this).address());
+  void* frame() noexcept {
+    return std::coroutine_handle<task_promise>::from_promise(*this).address();
   }
   T& take_result() {
-    if (header().exception_) std::rethrow_exception(header().exception_);
+    if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
     return *value_;
   }
   T* value_ = nullptr;
@@ -108,15 +161,15 @@ struct task_promise<T&> : promise_base {
 
 template <>
 struct task_promise<void> : promise_base {
+  task_promise() noexcept { claim_frame(frame()); }
   task<void> get_return_object() noexcept;
-  void unhandled_exception() noexcept { header().exception_ = std::current_exception(); }
+  void unhandled_exception() noexcept { exception_slot(frame()) = std::current_exception(); }
   void return_void() noexcept {}
-  task_header& header() noexcept {
-    return *task_header::from_frame(
-        std::coroutine_handle<task_promise>::from_promise(*this).address());
+  void* frame() noexcept {
+    return std::coroutine_handle<task_promise>::from_promise(*this).address();
   }
   void take_result() {
-    if (header().exception_) std::rethrow_exception(header().exception_);
+    if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
   }
 };
 
@@ -162,8 +215,7 @@ class [[nodiscard]] task {
 
     bool await_ready() const noexcept { return false; }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-      detail::task_header::from_frame(handle.address())->joiner_ =
-          reinterpret_cast<std::uintptr_t>(awaiting.address());
+      handle.promise().set_continuation(awaiting);
       return handle;  // symmetric transfer: start the task without recursion
     }
     decltype(auto) await_resume() { return handle.promise().take_result(); }

@@ -52,7 +52,7 @@ void parker::park_impl(const std::chrono::nanoseconds* timeout) noexcept {
 
 driver::park_result parker::park_on_driver(driver& d, driver::runtime_state state) noexcept {
   if (state_.exchange(empty, memory_order_acquire) == notified) return driver::park_result::woke;
-  driver_ = &d;
+  driver_.store(&d, memory_order_relaxed);  // published by the acq_rel CAS below
   std::uint32_t expected = empty;
   // acq_rel: release publishes driver_ to unpark(), which acquires.
   if (!state_.compare_exchange_strong(expected, parked_driver, memory_order_acq_rel,
@@ -72,7 +72,7 @@ void parker::unpark() noexcept {
   if (prev == parked) {
     futex_wake_one(&state_);
   } else if (prev == parked_driver) {
-    driver_->unpark();
+    driver_.load(memory_order_relaxed)->unpark();  // ordered by the acq_rel exchange
   }
 }
 

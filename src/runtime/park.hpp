@@ -47,7 +47,10 @@ class parker {
   void park_impl(const std::chrono::nanoseconds* timeout) noexcept;
 
   atomic<std::uint32_t> state_{empty};
-  driver* driver_ = nullptr;  // written before state_ becomes parked_driver
+  // Written before state_ becomes parked_driver; read by unpark() after it
+  // sees that state. Atomic because an unparker may read it while the owner
+  // writes it again for its next park (same value, but a race for TSan).
+  atomic<driver*> driver_{nullptr};
 };
 
 }  // namespace brigade::detail

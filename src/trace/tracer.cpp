@@ -1,23 +1,26 @@
 #include "trace/tracer.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace brigade::detail {
 
 namespace {
 
-// Tracers alive, so a thread's staged events are never flushed into a
-// tracer that is gone (a thread may outlive a runtime it once served).
+// Tracers alive, by id, so a thread's staged events are never flushed into
+// a tracer that is gone (a thread may outlive a runtime it once served), nor
+// into a new tracer that happens to live at the old one's address.
 std::mutex& alive_mutex() {
   static std::mutex m;
   return m;
 }
-std::unordered_set<tracer*>& alive() {
-  static std::unordered_set<tracer*> s;
-  return s;
+std::unordered_map<std::uint64_t, tracer*>& alive() {
+  static std::unordered_map<std::uint64_t, tracer*> m;
+  return m;
 }
+std::atomic<std::uint64_t> next_tracer_id{1};
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
@@ -48,14 +51,16 @@ void append_json_string(std::string& out, std::string_view s) {
 }  // namespace
 
 struct tracer::staging {
-  tracer* owner = nullptr;
+  std::uint64_t owner_id = 0;
   std::uint32_t lane = 0;
   std::vector<trace_event> buf;
 
   void flush_to_owner() {
-    if (owner == nullptr || buf.empty()) return;
+    if (owner_id == 0 || buf.empty()) return;
     std::lock_guard lock(alive_mutex());
-    if (alive().contains(owner)) {
+    auto it = alive().find(owner_id);
+    if (it != alive().end()) {
+      tracer* owner = it->second;
       std::lock_guard l2(owner->mutex_);
       for (auto& e : buf) {
         if (owner->events_.size() >= max_events) {
@@ -71,21 +76,23 @@ struct tracer::staging {
 };
 
 tracer::tracer(std::string path)
-    : path_(std::move(path)), origin_(std::chrono::steady_clock::now()) {
+    : id_(next_tracer_id.fetch_add(1, std::memory_order_relaxed)),
+      path_(std::move(path)),
+      origin_(std::chrono::steady_clock::now()) {
   std::lock_guard lock(alive_mutex());
-  alive().insert(this);
+  alive().emplace(id_, this);
 }
 
 tracer::~tracer() {
   std::lock_guard lock(alive_mutex());
-  alive().erase(this);
+  alive().erase(id_);
 }
 
 tracer::staging& tracer::local() {
   thread_local staging s;
-  if (s.owner != this) {
+  if (s.owner_id != id_) {
     s.flush_to_owner();
-    s.owner = this;
+    s.owner_id = id_;
     std::lock_guard lock(mutex_);
     s.lane = static_cast<std::uint32_t>(lanes_.size());
     lanes_.push_back("thread " + std::to_string(lanes_.size()));

@@ -60,6 +60,7 @@ class tracer {
   staging& local();
   void push(trace_event&& e);
 
+  const std::uint64_t id_;  // unique per tracer: addresses are reused
   const std::string path_;
   const std::chrono::steady_clock::time_point origin_;
   std::mutex mutex_;

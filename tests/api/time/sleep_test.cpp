@@ -128,8 +128,7 @@ TEST(Sleep, AwaitOutsideRuntimeThrows) {
   auto h = t.release();
   EXPECT_NO_THROW(h.resume());  // the exception is stored in the task
   EXPECT_TRUE(h.done());
-  auto* header = bg::detail::task_header::from_frame(h.address());
-  EXPECT_TRUE(static_cast<bool>(header->exception_));
+  EXPECT_TRUE(static_cast<bool>(h.promise().exception_));
   h.destroy();
 }
 

@@ -41,12 +41,13 @@ bool idle::is_notified(std::size_t worker) noexcept {
   return std::find(sleepers_.begin(), sleepers_.end(), worker) == sleepers_.end();
 }
 
-void idle::unpark_self(std::size_t worker) noexcept {
+bool idle::unpark_self(std::size_t worker) noexcept {
   std::lock_guard lock(mutex_);
   auto it = std::find(sleepers_.begin(), sleepers_.end(), worker);
-  if (it == sleepers_.end()) return;  // a notifier already counted us
+  if (it == sleepers_.end()) return false;  // a notifier already counted us
   sleepers_.erase(it);
   state_.fetch_add(unparked_one, memory_order_seq_cst);
+  return true;
 }
 
 void idle::unpark_all_for_shutdown(std::vector<std::size_t>& out) noexcept {

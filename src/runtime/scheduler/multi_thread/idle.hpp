@@ -54,7 +54,9 @@ class idle {
 
   /// A parked worker found work on its own queues (the driver fired
   /// timers onto them): it leaves the sleepers and counts as unparked.
-  void unpark_self(std::size_t worker) noexcept;
+  /// Returns false when a notifier had already taken it out of the sleepers
+  /// (and counted it as searching: the caller must then search).
+  bool unpark_self(std::size_t worker) noexcept;
 
   std::uint32_t num_unparked() const noexcept {
     return state_.load(memory_order_seq_cst) >> unparked_shift;

@@ -140,7 +140,9 @@ void worker::park() noexcept {
     if (sched_.is_shutdown()) return;
     if (has_lifo() || !queue_.empty()) {
       // The driver woke tasks onto this worker's own queues.
-      sched_.idle_state().unpark_self(index_);
+      // Not in the sleepers any more: a notifier counted us as searching,
+      // and we must behave as a searcher or the count never drops.
+      if (!sched_.idle_state().unpark_self(index_)) searching_ = true;
       return;
     }
     if (sched_.idle_state().is_notified(index_)) {
