@@ -4,10 +4,11 @@
 // worker that parks first) waits in poll() for readiness/completions, and
 // any thread wakes it with unpark().
 //
-// Backends: epoll (readiness, edge-triggered) and io_uring (completions),
-// chosen at run time by make_io_driver (select_backend.cpp). Until the
-// sockets layer registers anything, the wait is the same either way: sleep
-// until unpark() or the timeout.
+// Backends (docs/design/io-backends.md): epoll (edge-triggered readiness,
+// src/io/epoll/) and io_uring (one-shot polls on a ring, src/io/uring/,
+// built when liburing is found), chosen at run time by make_io_driver
+// (select_backend.cpp). Both share the readiness layer of io_source.hpp:
+// sockets register their fd once and suspend only on EAGAIN.
 
 #include <brigade/runtime_options.hpp>
 
@@ -16,6 +17,8 @@
 #include <optional>
 
 namespace brigade::detail {
+
+class reactor;
 
 class io_driver {
  public:
@@ -33,6 +36,8 @@ class io_driver {
   virtual bool has_pending_io() const noexcept = 0;
   /// The backend actually in use.
   virtual io_backend backend() const noexcept = 0;
+  /// The core that fds register with (src/io/io_source.hpp). Any thread.
+  virtual std::shared_ptr<reactor> core() const noexcept = 0;
 };
 
 /// Creates the driver for `requested` (automatic: io_uring if the kernel

@@ -1,0 +1,78 @@
+#pragma once
+// brigade::net::tcp_listener: a listening TCP socket.
+
+#include <brigade/detail/io_registration.hpp>
+#include <brigade/net/address.hpp>
+#include <brigade/net/tcp_stream.hpp>
+#include <brigade/task.hpp>
+
+#include <chrono>
+#include <string_view>
+
+namespace brigade::net {
+
+/// Whether several listeners may bind the same address (SO_REUSEPORT):
+/// the kernel then spreads incoming connections across them.
+enum class reuse_port : std::uint8_t { off, on };
+
+/// Options of tcp_listener::bind.
+struct listen_options {
+  int backlog = 1024;
+  net::reuse_port reuse_port = net::reuse_port::off;
+};
+
+/// A connection returned by accept().
+struct accepted {
+  tcp_stream stream;
+  address peer;
+};
+
+/// A TCP socket listening for connections (SO_REUSEADDR is always set).
+///
+/// Resumes on: a worker of the listener's runtime.
+/// Cancellation: total. A cancelled accept() throws brigade::cancelled and
+/// takes no connection from the backlog.
+/// Thread safety: one task accepts at a time (a second concurrent accept()
+/// throws std::logic_error); local_address() from any thread.
+/// Throws: std::system_error with the errno and "bind <addr>" / "accept
+/// <addr>"; std::invalid_argument for a malformed address.
+/// Running out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM) never throws
+/// out of accept(): it backs off (5 ms, doubling to 1 s) and tries again, so
+/// an accept loop keeps serving once descriptors are free; the pending
+/// connections wait in the kernel's backlog meanwhile.
+/// Example:
+///   auto l = co_await brigade::net::tcp_listener::bind("127.0.0.1:0");
+///   for (;;) {
+///     auto [s, peer] = co_await l.accept();
+///     brigade::spawn(serve(std::move(s)));
+///   }
+class tcp_listener {
+ public:
+  tcp_listener() noexcept = default;
+  tcp_listener(tcp_listener&&) noexcept = default;
+  tcp_listener& operator=(tcp_listener&&) noexcept = default;
+  ~tcp_listener() = default;
+
+  /// Binds and listens. Port 0 picks a free port (see local_address()).
+  static task<tcp_listener> bind(address local, listen_options options = {});
+  /// "host:port"; a host name is resolved (the first address is used).
+  static task<tcp_listener> bind(std::string_view host_port, listen_options options = {});
+
+  /// The next connection (see the class comment for EMFILE).
+  task<accepted> accept();
+
+  address local_address() const noexcept { return local_; }
+  void close() noexcept { reg_.reset(); }
+  bool is_open() const noexcept { return reg_.valid(); }
+  int native_handle() const noexcept { return reg_.fd(); }
+
+  /// The back-off bounds of accept() when descriptors run out.
+  static constexpr std::chrono::milliseconds min_backoff{5};
+  static constexpr std::chrono::milliseconds max_backoff{1000};
+
+ private:
+  brigade::detail::io_registration reg_;
+  address local_;
+};
+
+}  // namespace brigade::net

@@ -1,0 +1,80 @@
+#pragma once
+// The driver side of a registered fd (see detail/io_registration.hpp for the
+// readiness protocol) and the interface every backend's core implements.
+//
+// Lifetime of an io_source
+//   1. attach(): allocated, its fd registered with the backend (epoll_ctl
+//      ADD; io_uring: nothing until a waiter arms a poll).
+//   2. While registered, the backend reaches it from events (epoll data.ptr,
+//      io_uring user_data) and fires it (io_internal::fire).
+//   3. reset(): the backend deregisters the fd and closes it, then frees the
+//      source only when no event naming it can still be delivered: epoll
+//      defers the free to the next poll() (an epoll_wait batch that started
+//      before the DEL may still name it); io_uring frees it when its last
+//      in-flight poll completes.
+//   4. A source whose runtime is gone (orphaned reactor) is freed at once:
+//      nobody reads events any more.
+//
+// Locking: source.mutex_ guards writes to sequence_, and waiter_, poll_armed_, inflight_,
+// detached_. Backends never hold their own lock while taking a source's.
+
+#include <brigade/detail/atomic.hpp>
+#include <brigade/detail/io_registration.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+namespace brigade::detail {
+
+class reactor;
+
+struct io_source {
+  int fd_ = -1;
+  std::shared_ptr<reactor> reactor_;  // keeps the backend core alive
+  std::mutex mutex_;
+  /// Written under mutex_ (fire), read without it by ticket().
+  atomic<std::uint32_t> sequence_[2] = {0, 0};
+  readiness_awaiter* waiter_[2] = {nullptr, nullptr};
+  atomic<bool> busy_[2] = {false, false};
+  // io_uring only: a one-shot poll per direction is in flight.
+  bool poll_armed_[2] = {false, false};
+  int inflight_ = 0;
+  bool detached_ = false;
+  io_source* next_release_ = nullptr;  // the reactor's release list
+};
+
+/// A backend's shared core: owned by the io_driver and by every source.
+class reactor {
+ public:
+  reactor() = default;
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+  virtual ~reactor() = default;
+
+  /// Registers the source's fd. Throws std::system_error.
+  virtual void add(io_source& source) = 0;
+  /// A waiter just linked on `interest` (io_uring arms a poll; epoll, whose
+  /// fds are registered for both directions once, does nothing).
+  virtual void armed(io_source& source, io_interest interest) noexcept = 0;
+  /// Deregisters and closes the fd, then frees the source when safe.
+  virtual void remove(io_source* source) noexcept = 0;
+
+  /// Linked waiters (has_pending_io).
+  atomic<std::int64_t> waiting_{0};
+};
+
+/// The operations on awaiters the drivers need (friend of readiness_awaiter).
+struct io_internal {
+  /// Bumps the sequence numbers of the directions that became ready and
+  /// wakes their waiters (step 3 of the protocol). Driver thread.
+  static void fire(io_source& source, bool readable, bool writable) noexcept;
+  /// readiness_awaiter's wait_node poll (step 4).
+  static bool poll(wait_node* node, bool cancel) noexcept;
+};
+
+/// The reactor of the runtime this thread runs (throws std::logic_error
+/// outside a runtime).
+std::shared_ptr<reactor> current_reactor(const char* what);
+
+}  // namespace brigade::detail

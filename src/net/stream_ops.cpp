@@ -1,0 +1,170 @@
+// Shared stream operations (see stream_ops.hpp).
+
+#include "net/stream_ops.hpp"
+
+#include <brigade/detail/sys.hpp>
+#include <brigade/spawn.hpp>
+
+#include <sys/socket.h>
+#include <cerrno>
+#include <charconv>
+#include <stdexcept>
+#include <system_error>
+
+namespace brigade::detail {
+
+namespace {
+
+bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+ssize_t send_some(int fd, const std::byte* data, std::size_t size, write_kind kind) {
+  if (kind == write_kind::socket) return sys::get().send(fd, data, size, MSG_NOSIGNAL);
+  return sys::get().write(fd, data, size);
+}
+
+}  // namespace
+
+std::string op_target::describe() const {
+  if (peer != nullptr) return peer->to_string();
+  if (path != nullptr) return path->empty() ? std::string("(unnamed)") : *path;
+  return {};
+}
+
+void throw_io_error(int err, std::string_view op, const op_target& target) {
+  std::string what(op);
+  const std::string t = target.describe();
+  if (!t.empty()) what += " " + t;
+  throw std::system_error(err, std::system_category(), what);
+}
+
+int open_socket(int domain, int type) {
+  const int fd = sys::get().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::system_category(), "socket");
+  return fd;
+}
+
+task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer buf,
+                              op_target target) {
+  auto guard = reg.begin(io_interest::read, "read");
+  co_await brigade::consume_budget();
+  for (;;) {
+    const std::uint32_t ticket = reg.ticket(io_interest::read);
+    const ssize_t n = sys::get().read(reg.fd(), buf.data(), buf.size());
+    if (n >= 0) co_return static_cast<std::size_t>(n);
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (!would_block(err)) throw_io_error(err, "read", target);
+    co_await reg.ready(io_interest::read, ticket);
+  }
+}
+
+task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buffer buf,
+                                    op_target target) {
+  auto guard = reg.begin(io_interest::read, "read_exact");
+  co_await brigade::consume_budget();
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    const std::uint32_t ticket = reg.ticket(io_interest::read);
+    const ssize_t n = sys::get().read(reg.fd(), buf.data() + done, buf.size() - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) break;  // the peer closed first
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (!would_block(err)) throw_io_error(err, "read", target);
+    co_await reg.ready(io_interest::read, ticket);
+  }
+  co_return done;
+}
+
+task<std::size_t> stream_write(const io_registration& reg, net::const_buffer buf, op_target target,
+                               write_kind kind) {
+  auto guard = reg.begin(io_interest::write, "write");
+  co_await brigade::consume_budget();
+  for (;;) {
+    const std::uint32_t ticket = reg.ticket(io_interest::write);
+    const ssize_t n = send_some(reg.fd(), buf.data(), buf.size(), kind);
+    if (n >= 0) co_return static_cast<std::size_t>(n);
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (!would_block(err)) throw_io_error(err, "write", target);
+    co_await reg.ready(io_interest::write, ticket);
+  }
+}
+
+task<> stream_write_all(const io_registration& reg, net::const_buffer buf, op_target target,
+                        write_kind kind) {
+  auto guard = reg.begin(io_interest::write, "write_all");
+  co_await brigade::consume_budget();
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    const std::uint32_t ticket = reg.ticket(io_interest::write);
+    const ssize_t n = send_some(reg.fd(), buf.data() + done, buf.size() - done, kind);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (!would_block(err)) throw_io_error(err, "write", target);
+    co_await reg.ready(io_interest::write, ticket);
+  }
+}
+
+task<> stream_connect(const io_registration& reg, const sockaddr* addr, socklen_t len,
+                      op_target target) {
+  std::uint32_t ticket = reg.ticket(io_interest::write);
+  if (sys::get().connect(reg.fd(), addr, len) == 0) co_return;
+  int err = errno;
+  if (err != EINPROGRESS && err != EINTR && err != EAGAIN) throw_io_error(err, "connect", target);
+  if (err == EAGAIN) {
+    // AF_UNIX with a full backlog: nothing started; try again after a yield.
+    for (;;) {
+      co_await brigade::yield_now();
+      if (sys::get().connect(reg.fd(), addr, len) == 0) co_return;
+      err = errno;
+      if (err == EINPROGRESS) break;
+      if (err != EAGAIN && err != EINTR) throw_io_error(err, "connect", target);
+    }
+  }
+  for (;;) {
+    co_await reg.ready(io_interest::write, ticket);
+    ticket = reg.ticket(io_interest::write);
+    int so_error = 0;
+    socklen_t so_len = sizeof so_error;
+    if (::getsockopt(reg.fd(), SOL_SOCKET, SO_ERROR, &so_error, &so_len) != 0) so_error = errno;
+    if (so_error != 0) throw_io_error(so_error, "connect", target);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(reg.fd(), reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) co_return;
+    if (errno != ENOTCONN) throw_io_error(errno, "connect", target);
+    // A wake before the handshake finished: wait for the next edge.
+  }
+}
+
+std::pair<std::string, std::uint16_t> split_host_port(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close != std::string_view::npos && close + 1 < text.size() && text[close + 1] == ':') {
+      host = text.substr(1, close - 1);
+      port = text.substr(close + 2);
+    }
+  } else if (const std::size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc{} || end != port.data() + port.size() ||
+      value > 65535) {
+    throw std::invalid_argument("brigade::net: expected \"host:port\", got \"" + std::string(text) +
+                                "\"");
+  }
+  return {std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+}  // namespace brigade::detail

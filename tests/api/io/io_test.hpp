@@ -1,0 +1,104 @@
+#pragma once
+// Runs a coroutine test body on every I/O backend and both flavors, with
+// frame and file-descriptor accounting (RELIABILITY.md "Accounting").
+//
+//   BRIGADE_IO_SUITE(TcpStream);
+//   BRIGADE_IO_TEST(TcpStream, Echo) { ... co_await ...; }
+//
+// Each test is a TEST_P over {epoll, io_uring}; the io_uring instance skips
+// (GTEST_SKIP) when the kernel refuses io_uring or brigade was built without
+// it. The body runs on current_thread, then multi_thread (2 workers), each on
+// a fresh runtime; afterwards live frames and open fds must be back at their
+// count from before.
+
+#include <brigade/runtime.hpp>
+#include <brigade/task.hpp>
+#include <brigade/testing/test.hpp>
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+
+#include <string>
+#include <system_error>
+
+namespace brigade::testing {
+
+/// Open file descriptors of this process.
+inline int open_fds() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d) != nullptr) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+inline const char* backend_name(io_backend b) noexcept {
+  switch (b) {
+    case io_backend::epoll:
+      return "epoll";
+    case io_backend::io_uring:
+      return "io_uring";
+    case io_backend::automatic:
+      break;
+  }
+  return "automatic";
+}
+
+/// Whether a runtime with `b` can be created here.
+inline bool backend_available(io_backend b) {
+  try {
+    runtime rt{runtime_options{.flavor = flavor::current_thread, .io = b}};
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
+
+inline void run_io_test(task<void> (*body)(), io_backend backend) {
+  if (!backend_available(backend)) {
+    GTEST_SKIP() << backend_name(backend) << " is not available here";
+  }
+  for (flavor f : {flavor::current_thread, flavor::multi_thread}) {
+    if (!flavor_selected(f)) continue;
+    SCOPED_TRACE(std::string(flavor_name(f)) + "/" + backend_name(backend));
+    const int fds_before = open_fds();
+    {
+      frame_accounting accounting;
+      runtime_options o = test_options(f);
+      o.io = backend;
+      runtime rt{o};
+      try {
+        rt.block_on(body());
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "test body threw: " << e.what();
+      }
+      rt.shutdown();
+      EXPECT_EQ(rt.metrics().live_tasks, 0u) << "tasks still alive after shutdown";
+    }
+    EXPECT_EQ(open_fds(), fds_before) << "file descriptors leaked";
+  }
+}
+
+class io_backend_test : public ::testing::TestWithParam<io_backend> {};
+
+inline std::string backend_param_name(const ::testing::TestParamInfo<io_backend>& info) {
+  return backend_name(info.param);
+}
+
+}  // namespace brigade::testing
+
+#define BRIGADE_IO_SUITE(suite)                                                         \
+  class suite : public ::brigade::testing::io_backend_test {};                          \
+  INSTANTIATE_TEST_SUITE_P(                                                             \
+      backend, suite,                                                                   \
+      ::testing::Values(::brigade::io_backend::epoll, ::brigade::io_backend::io_uring), \
+      ::brigade::testing::backend_param_name)
+
+#define BRIGADE_IO_TEST(suite, name)                                                     \
+  static ::brigade::task<void> brigade_io_test_body_##suite##_##name();                  \
+  TEST_P(suite, name) {                                                                  \
+    ::brigade::testing::run_io_test(&brigade_io_test_body_##suite##_##name, GetParam()); \
+  }                                                                                      \
+  static ::brigade::task<void> brigade_io_test_body_##suite##_##name()
