@@ -36,6 +36,10 @@ std::size_t parse_size(std::string_view option, std::string_view text, std::size
 
 parse_outcome parse_options(std::span<const std::string_view> args,
                             std::span<const size_option> options) {
+  return parse_options(args, option_set{.sizes = options});
+}
+
+parse_outcome parse_options(std::span<const std::string_view> args, const option_set& options) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view word = args[i];
     if (word == "--help" || word == "-h") return parse_outcome::help_requested;
@@ -48,16 +52,34 @@ parse_outcome parse_options(std::span<const std::string_view> args,
       value = word.substr(eq + 1);
       has_value = true;
     }
-    const size_option* match = nullptr;
-    for (const size_option& o : options) {
-      if (o.name == name) match = &o;
+    const flag_option* flag = nullptr;
+    for (const flag_option& o : options.flags) {
+      if (o.name == name) flag = &o;
     }
-    if (match == nullptr) throw usage_error("unknown option " + quoted(name));
+    if (flag != nullptr) {
+      if (has_value) throw usage_error(std::string(name) + " takes no value");
+      *flag->value = true;
+      continue;
+    }
+    const size_option* size = nullptr;
+    for (const size_option& o : options.sizes) {
+      if (o.name == name) size = &o;
+    }
+    const text_option* text = nullptr;
+    for (const text_option& o : options.texts) {
+      if (o.name == name) text = &o;
+    }
+    if (size == nullptr && text == nullptr) throw usage_error("unknown option " + quoted(name));
     if (!has_value) {
       if (i + 1 >= args.size()) throw usage_error(std::string(name) + " needs a value");
       value = args[++i];
     }
-    *match->value = parse_size(name, value, match->min, match->max);
+    if (size != nullptr) {
+      *size->value = parse_size(name, value, size->min, size->max);
+    } else {
+      if (value.empty()) throw usage_error(std::string(name) + " needs a non-empty value");
+      *text->value = std::string(value);
+    }
   }
   return parse_outcome::run;
 }

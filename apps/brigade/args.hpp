@@ -1,8 +1,8 @@
 #pragma once
 // A small hand-written command-line parser for the brigade program.
 //
-// Options are `--name VALUE` or `--name=VALUE` with positive integer values,
-// plus `--help` / `-h`. Anything else is a usage_error, which main() turns
+// Options are `--name VALUE` or `--name=VALUE` with integer or text values,
+// switches (`--json`), plus `--help` / `-h`. Anything else is a usage_error, which main() turns
 // into a message on stderr, the usage text and exit code 2.
 
 #include <cstddef>
@@ -28,6 +28,25 @@ struct size_option {
   std::size_t max;
 };
 
+/// A switch without a value (`--json`): set to true when present.
+struct flag_option {
+  std::string_view name;
+  bool* value;
+};
+
+/// An option whose value is any non-empty text (`--html report.html`).
+struct text_option {
+  std::string_view name;
+  std::string* value;
+};
+
+/// Every option a subcommand accepts.
+struct option_set {
+  std::span<const size_option> sizes;
+  std::span<const flag_option> flags = {};
+  std::span<const text_option> texts = {};
+};
+
 /// What parse_options found besides the options themselves.
 enum class parse_outcome : unsigned char { run, help_requested };
 
@@ -36,6 +55,9 @@ enum class parse_outcome : unsigned char { run, help_requested };
 /// a value out of range, or a positional argument.
 parse_outcome parse_options(std::span<const std::string_view> args,
                             std::span<const size_option> options);
+
+/// As above, with switches and text options too.
+parse_outcome parse_options(std::span<const std::string_view> args, const option_set& options);
 
 /// Parses a decimal count ("1000", "1_000", "1,000"). Throws usage_error
 /// naming `option` when `text` is not one or is outside [min, max].

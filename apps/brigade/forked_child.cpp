@@ -27,14 +27,10 @@ void write_all(int fd, const std::string& text) noexcept {
   }
 }
 
-[[noreturn]] void child_body(int fd, const std::function<std::vector<double>()>& measure) {
+[[noreturn]] void child_body(int fd, const std::function<std::string()>& measure) {
   std::string message;
   try {
-    std::ostringstream out;
-    out.precision(17);
-    out << "ok";
-    for (double v : measure()) out << ' ' << v;
-    message = out.str();
+    message = "ok" + measure();
   } catch (const std::exception& e) {
     message = std::string("error ") + e.what();
   } catch (...) {
@@ -48,8 +44,8 @@ void write_all(int fd, const std::string& text) noexcept {
 
 }  // namespace
 
-child_outcome run_in_child(const std::function<std::vector<double>()>& measure) {
-  child_outcome outcome;
+child_text_outcome run_in_child_text(const std::function<std::string()>& measure) {
+  child_text_outcome outcome;
   int fds[2];
   if (::pipe(fds) != 0) {
     outcome.error = std::string("pipe: ") + std::strerror(errno);
@@ -69,7 +65,7 @@ child_outcome run_in_child(const std::function<std::vector<double>()>& measure) 
   }
   ::close(fds[1]);
   std::string text;
-  char buf[4096];
+  char buf[65536];
   for (;;) {
     const ssize_t n = ::read(fds[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -83,17 +79,31 @@ child_outcome run_in_child(const std::function<std::vector<double>()>& measure) 
   if (WIFSIGNALED(status)) {
     outcome.error = "the measuring child process died of signal " +
                     std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-    return outcome;
-  }
-  if (text.starts_with("ok")) {
-    std::istringstream in(text.substr(2));
-    double v = 0;
-    while (in >> v) outcome.values.push_back(v);
+  } else if (text.starts_with("ok")) {
+    outcome.text = text.substr(2);
     outcome.ok = true;
   } else if (text.starts_with("error ")) {
     outcome.error = text.substr(6);
   } else {
     outcome.error = "the measuring child process reported nothing";
+  }
+  return outcome;
+}
+
+child_outcome run_in_child(const std::function<std::vector<double>()>& measure) {
+  const child_text_outcome t = run_in_child_text([&] {
+    std::ostringstream out;
+    out.precision(17);
+    for (double v : measure()) out << ' ' << v;
+    return out.str();
+  });
+  child_outcome outcome;
+  outcome.ok = t.ok;
+  outcome.error = t.error;
+  if (t.ok) {
+    std::istringstream in(t.text);
+    double v = 0;
+    while (in >> v) outcome.values.push_back(v);
   }
   return outcome;
 }

@@ -26,4 +26,14 @@ struct child_outcome {
 /// parent's atexit handlers. The parent waits for it.
 child_outcome run_in_child(const std::function<std::vector<double>()>& measure);
 
+/// What run_in_child_text brings back.
+struct child_text_outcome {
+  bool ok = false;
+  std::string error;  ///< when !ok: the exception's message, or how the child died
+  std::string text;   ///< what the function returned
+};
+
+/// As run_in_child, for a result of any size (e.g. numbers and a timeline).
+child_text_outcome run_in_child_text(const std::function<std::string()>& measure);
+
 }  // namespace brigade::app

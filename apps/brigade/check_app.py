@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Runs a brigade command with small sizes and checks that its figures are
+sane (the claims of the analogy hold, with generous tolerances: the machine
+is noisy). A timing check that fails is retried; the test fails only when
+every attempt fails.
+
+    check_app.py kitchen|compare|demo BRIGADE_EXE OUTPUT_DIR [--no-timing]
+
+--no-timing (sanitizer builds, whose slowdown distorts timing): only the
+checks that do not depend on speed.
+"""
+import json
+import os
+import subprocess
+import sys
+
+ATTEMPTS = 3
+
+
+def run(cmd, cwd=None, timeout=150):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    if p.returncode != 0:
+        raise SystemExit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+class Problems:
+    def __init__(self):
+        self.hard = []    # wrong whatever the timing: fail at once
+        self.timing = []  # may be noise: retry
+
+    def require(self, ok, what):
+        if not ok:
+            self.hard.append(what)
+
+    def expect_timing(self, ok, what):
+        if not ok:
+            self.timing.append(what)
+
+
+def runs_by_model(entry, key):
+    return {r["model"]: r for r in entry[key]}
+
+
+def check_kitchen(exe, out):
+    html = os.path.join(out, "kitchen.html")
+    data = json.loads(run([exe, "kitchen", "--scale", "50", "--json", "--html", html]))
+    p = Problems()
+    p.require(data["command"] == "kitchen", "command is kitchen")
+    scenarios = {s["key"]: s for s in data["scenarios"]}
+    p.require(set(scenarios) == {"eggs_and_toast", "dinner", "theatre"}, "three scenarios")
+    for key, s in scenarios.items():
+        runs = runs_by_model(s, "runs")
+        p.require(set(runs) == {"synchronous", "async_one_thread", "async_many_cooks"},
+                  f"{key}: three models")
+        for r in runs.values():
+            p.require(r["ok"], f"{key}/{r['model']}: {r['error']}")
+        if p.hard:
+            return p
+        sync, one, many = (runs[m]["wall_min"] for m in
+                           ("synchronous", "async_one_thread", "async_many_cooks"))
+        seq, over = s["one_after_another_min"], s["overlapped_min"]
+        # Timers never fire early: no model beats the chain of waits.
+        for m, v in (("synchronous", sync), ("async_one_thread", one), ("async_many_cooks", many)):
+            p.require(v >= 0.95 * over, f"{key}/{m}: {v:.2f} min < the {over} min chain of waits")
+        p.require(sync >= 0.95 * seq, f"{key}: synchronous {sync:.2f} min < the {seq} min sum")
+        # The claim: async on one thread takes about the longest chain, not the sum.
+        p.expect_timing(one <= over + 0.75 * (seq - over),
+                        f"{key}: async on one thread took {one:.2f} min; expected about "
+                        f"{over} (the longest chain), not {seq} (the sum)")
+        p.expect_timing(one < sync, f"{key}: async one thread {one:.2f} >= synchronous {sync:.2f}")
+        p.require(runs["synchronous"]["threads"] == 1, f"{key}: synchronous uses one thread")
+        p.require(runs["async_many_cooks"]["threads"] >= data["cooks"] + 1,
+                  f"{key}: the cooks are threads")
+    e = scenarios["eggs_and_toast"]
+    print(f"eggs and toast: sum {e['one_after_another_min']} min, longest chain "
+          f"{e['overlapped_min']} min; measured " +
+          ", ".join(f"{r['model']} {r['wall_min']:.2f} min" for r in e["runs"]))
+    return p
+
+
+def check_compare(exe, out):
+    html = os.path.join(out, "compare.html")
+    data = json.loads(run([exe, "compare", "--io", "300", "--cpu", "40", "--mixed", "100",
+                           "--job-us", "1000", "--json", "--html", html]))
+    p = Problems()
+    loads = {l["key"]: l for l in data["loads"]}
+    p.require(set(loads) == {"io", "cpu", "mixed"}, "three loads")
+    models = {"synchronous", "async_one_thread", "thread_per_job", "async_pool"}
+    for key, l in loads.items():
+        runs = runs_by_model(l, "runs")
+        p.require(set(runs) == models, f"{key}: four models")
+        for r in runs.values():
+            p.require(r["ok"], f"{key}/{r['model']}: {r['error']}")
+            p.require(r["wall_ms"] > 0 and r["jobs_per_s"] > 0, f"{key}/{r['model']}: figures")
+        if p.hard:
+            return p
+        sums = {r["checksum"] for r in runs.values()}
+        p.require(len(sums) == 1, f"{key}: every model did the same work (checksums {sums})")
+        p.require(runs["synchronous"]["threads"] == 1, f"{key}: synchronous is one thread")
+    io = runs_by_model(loads["io"], "runs")
+    sync_ms = io["synchronous"]["wall_ms"]
+    p.require(sync_ms >= 0.95 * loads["io"]["jobs"] * loads["io"]["wait_ns"] / 1e6,
+              "io: synchronous waits one after another")
+    for m in ("async_one_thread", "async_pool"):
+        p.expect_timing(io[m]["wall_ms"] < sync_ms / 3,
+                        f"io: {m} {io[m]['wall_ms']:.1f} ms is not far below synchronous "
+                        f"{sync_ms:.1f} ms")
+    cpu = runs_by_model(loads["cpu"], "runs")
+    base = cpu["synchronous"]["cpu_ms"]
+    for m, r in cpu.items():
+        p.expect_timing(0.4 * base <= r["cpu_ms"] <= 3 * base,
+                        f"cpu: {m} used {r['cpu_ms']:.1f} ms of CPU, synchronous {base:.1f}")
+    mixed = runs_by_model(loads["mixed"], "runs")
+    p.expect_timing(mixed["async_pool"]["wall_ms"] < mixed["synchronous"]["wall_ms"],
+                    "mixed: the async pool is faster than synchronous")
+    print("io wall ms: " + ", ".join(f"{m} {r['wall_ms']:.1f}" for m, r in io.items()))
+    return p
+
+
+def check_demo(exe, out):
+    os.makedirs(out, exist_ok=True)
+    for name in ("kitchen.html", "compare.html"):
+        if os.path.exists(os.path.join(out, name)):
+            os.remove(os.path.join(out, name))
+    stdout = run([exe, "demo"], cwd=out, timeout=200)
+    p = Problems()
+    for name in ("kitchen.html", "compare.html"):
+        path = os.path.join(out, name)
+        p.require(os.path.isfile(path) and os.path.getsize(path) > 1000, f"demo wrote {name}")
+        p.require(path in stdout or name in stdout, f"demo printed the path of {name}")
+    for part in ("spawn-cost", "kitchen", "compare"):
+        p.require(f"demo" in stdout and part in stdout, f"demo ran {part}")
+    return p
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--no-timing"]
+    timing = len(args) == len(sys.argv) - 1
+    if len(args) != 3 or args[0] not in ("kitchen", "compare", "demo"):
+        print(__doc__)
+        return 2
+    command, exe, out = args[0], args[1], os.path.abspath(args[2])
+    os.makedirs(out, exist_ok=True)
+    check = {"kitchen": check_kitchen, "compare": check_compare, "demo": check_demo}[command]
+    for attempt in range(1, ATTEMPTS + 1):
+        p = check(exe, out)
+        if p.hard:
+            print("FAIL:\n  " + "\n  ".join(p.hard))
+            return 1
+        if not p.timing or not timing:
+            skipped = "" if timing else f"; timing not checked ({len(p.timing)} off)"
+            print(f"ok: brigade {command} (attempt {attempt}{skipped})")
+            return 0
+        print(f"attempt {attempt}: timing off (noisy machine?):\n  " + "\n  ".join(p.timing))
+    print("FAIL: the timing claims did not hold in any attempt")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
