@@ -1,0 +1,3 @@
+module brigade/bench/peers/go
+
+go 1.19
