@@ -15,6 +15,7 @@
 #include <brigade/detail/future_state.hpp>
 #include <brigade/runtime.hpp>
 #include <brigade/task.hpp>
+#include <brigade/when.hpp>
 
 #include <chrono>
 #include <coroutine>
@@ -24,6 +25,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace brigade {
 
@@ -311,6 +313,64 @@ namespace brigade {
 template <class T>
 task<T> as_task(future<T> f) {
   co_return co_await f;
+}
+
+namespace detail {
+
+template <class X>
+inline constexpr bool is_future_v = false;
+template <class T>
+inline constexpr bool is_future_v<future<T>> = true;
+
+/// A when_all / when_any argument as a task: tasks as they are, futures
+/// through as_task. Both are consumed (moved from, even as lvalues).
+template <class Arg>
+auto to_child_task(Arg&& arg) {
+  using A = std::remove_cvref_t<Arg>;
+  if constexpr (is_future_v<A>) {
+    return as_task(A(std::move(arg)));
+  } else {
+    return A(std::move(arg));
+  }
+}
+
+}  // namespace detail
+
+/// when_all over tasks and futures mixed (at least one future): each future
+/// is awaited as a child task (see when.hpp for the semantics).
+template <class... Args>
+requires(sizeof...(Args) > 0 &&
+         ((detail::is_task_v<std::remove_cvref_t<Args>> ||
+           detail::is_future_v<std::remove_cvref_t<Args>>)&&...) &&
+         (detail::is_future_v<std::remove_cvref_t<Args>> || ...)) auto when_all(Args&&... args) {
+  return when_all(detail::to_child_task(std::forward<Args>(args))...);
+}
+
+/// when_any over tasks and futures mixed (at least one future).
+template <class... Args>
+requires(sizeof...(Args) > 0 &&
+         ((detail::is_task_v<std::remove_cvref_t<Args>> ||
+           detail::is_future_v<std::remove_cvref_t<Args>>)&&...) &&
+         (detail::is_future_v<std::remove_cvref_t<Args>> || ...)) auto when_any(Args&&... args) {
+  return when_any(detail::to_child_task(std::forward<Args>(args))...);
+}
+
+/// when_all over a vector of futures.
+template <class T>
+auto when_all(std::vector<future<T>> futures) {
+  std::vector<task<T>> tasks;
+  tasks.reserve(futures.size());
+  for (auto& f : futures) tasks.push_back(as_task(std::move(f)));
+  return when_all(std::move(tasks));
+}
+
+/// when_any over a vector of futures.
+template <class T>
+auto when_any(std::vector<future<T>> futures) {
+  std::vector<task<T>> tasks;
+  tasks.reserve(futures.size());
+  for (auto& f : futures) tasks.push_back(as_task(std::move(f)));
+  return when_any(std::move(tasks));
 }
 
 }  // namespace brigade

@@ -350,6 +350,31 @@ BRIGADE_TEST(FutureTask, AsTaskComposesWithWhenAll) {
   EXPECT_EQ(co_await both, "n=4");
 }
 
+BRIGADE_TEST(FutureTask, WhenAllAndWhenAnyAcceptFuturesDirectly) {
+  bg::promise<int> p1;
+  bg::promise<int> p2;
+  bg::promise<int> p3;
+  auto both = bg::spawn([](bg::future<int> a, bg::future<int> b) -> bg::task<int> {
+    // A future and a task mixed, without as_task.
+    auto [x, y] = co_await bg::when_all(std::move(a), [](bg::future<int> f) -> bg::task<int> {
+      co_return co_await f;
+    }(std::move(b)));
+    co_return x * 10 + y;
+  }(p1.get_future(), p2.get_future()));
+  auto first = bg::spawn([](bg::future<int> c) -> bg::task<std::size_t> {
+    std::vector<bg::future<int>> fs;
+    fs.push_back(std::move(c));
+    auto r = co_await bg::when_any(std::move(fs));
+    co_return r.index;
+  }(p3.get_future()));
+  co_await bg::yield_now();
+  p1.set_value(4);
+  p2.set_value(2);
+  p3.set_value(9);
+  EXPECT_EQ(co_await both, 42);
+  EXPECT_EQ(co_await first, 0u);
+}
+
 BRIGADE_TEST(FutureTask, ThenFromATaskRunsOnTheFulfillingWorker) {
   bg::promise<int> p;
   std::atomic<int> got{0};
