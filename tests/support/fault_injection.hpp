@@ -73,7 +73,16 @@ class fault_injection {
   }
   fault_injection(const fault_injection&) = delete;
   fault_injection& operator=(const fault_injection&) = delete;
-  ~fault_injection() {
+  ~fault_injection() { stop(); }
+
+  /// Uninstalls the faulty table (the destructor does it too). A call that
+  /// entered a faulty wrapper before may still read this object, so a test
+  /// that injects again in a loop keeps each injector alive until the
+  /// runtime stops (see TransientFaultsLoseNothing): a new injector at the
+  /// same address would race with such a call.
+  void stop() noexcept {
+    if (stopped_) return;
+    stopped_ = true;
     detail::sys::install(previous_);
     active_.store(nullptr);
   }
@@ -229,6 +238,7 @@ class fault_injection {
       .io_uring_setup = &f_io_uring_setup,
   };
   static inline std::atomic<fault_injection*> active_{nullptr};
+  bool stopped_ = false;
 
   fault_plan plan_;
   const detail::sys::table* previous_ = nullptr;

@@ -15,6 +15,7 @@
 #include "support/manual_event.hpp"
 
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -26,15 +27,25 @@ using bg::testing::until;
 
 namespace {
 
+// Readers hold the lock together (in parallel on multi_thread): the log
+// needs its own lock.
+std::mutex log_mutex;
+
 bg::task<int> read_and_record(bg::shared_mutex& rw, std::vector<std::string>& log, int id) {
   auto g = co_await rw.lock_shared();
-  log.push_back("r" + std::to_string(id));
+  {
+    std::lock_guard lock(log_mutex);
+    log.push_back("r" + std::to_string(id));
+  }
   co_return id;
 }
 
 bg::task<int> write_and_record(bg::shared_mutex& rw, std::vector<std::string>& log, int id) {
   auto g = co_await rw.lock();
-  log.push_back("w" + std::to_string(id));
+  {
+    std::lock_guard lock(log_mutex);
+    log.push_back("w" + std::to_string(id));
+  }
   co_return id;
 }
 
