@@ -70,6 +70,7 @@ class fault_injection {
       throw std::logic_error("fault_injection: one at a time");
     }
     previous_ = detail::sys::install(&faulty_table);
+    epoll_eintr_.store(enabled(fault::eintr), std::memory_order_relaxed);
   }
   fault_injection(const fault_injection&) = delete;
   fault_injection& operator=(const fault_injection&) = delete;
@@ -83,6 +84,7 @@ class fault_injection {
   void stop() noexcept {
     if (stopped_) return;
     stopped_ = true;
+    epoll_eintr_.store(false, std::memory_order_relaxed);
     detail::sys::install(previous_);
     active_.store(nullptr);
   }
@@ -201,7 +203,12 @@ class fault_injection {
     return real().close(fd);
   }
   static int f_epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
-    if (self().roll(fault::eintr)) return errno = EINTR, -1;
+    // The parked driver calls this outside any task, unordered with the
+    // test body that stops the injector: it touches only statics.
+    if (epoll_eintr_.load(std::memory_order_relaxed) &&
+        epoll_calls_.fetch_add(1, std::memory_order_relaxed) % 7 == 3) {
+      return errno = EINTR, -1;
+    }
     return real().epoll_wait(epfd, events, max, timeout);
   }
   static int f_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
@@ -238,6 +245,8 @@ class fault_injection {
       .io_uring_setup = &f_io_uring_setup,
   };
   static inline std::atomic<fault_injection*> active_{nullptr};
+  static inline std::atomic<bool> epoll_eintr_{false};
+  static inline std::atomic<std::uint64_t> epoll_calls_{0};
   bool stopped_ = false;
 
   fault_plan plan_;

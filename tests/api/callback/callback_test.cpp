@@ -131,11 +131,15 @@ BRIGADE_TEST(FromCallback, DroppedResolveIsABrokenPromise) {
 
 BRIGADE_TEST(FromCallback, AbortedWaitIsCancellable) {
   std::shared_ptr<bg::resolver<int>> keep;
-  auto h = bg::spawn([](std::shared_ptr<bg::resolver<int>>& k) -> bg::task<int> {
-    co_return co_await bg::from_callback<int>(
-        [&k](bg::resolver<int> resolve) { k = std::make_shared<bg::resolver<int>>(resolve); });
-  }(keep));
-  while (!keep) co_await bg::yield_now();
+  std::atomic<bool> kept{false};  // publishes `keep` to this task (another worker)
+  auto h = bg::spawn(
+      [](std::shared_ptr<bg::resolver<int>>& k, std::atomic<bool>& flag) -> bg::task<int> {
+        co_return co_await bg::from_callback<int>([&k, &flag](bg::resolver<int> resolve) {
+          k = std::make_shared<bg::resolver<int>>(resolve);
+          flag.store(true, std::memory_order_release);
+        });
+      }(keep, kept));
+  while (!kept.load(std::memory_order_acquire)) co_await bg::yield_now();
   for (int i = 0; i < 3; ++i) co_await bg::yield_now();
   h.abort();
   EXPECT_THROW((void)co_await h, bg::cancelled);
