@@ -145,8 +145,22 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
     return;
   }
   remote_spawned_.fetch_add(1, memory_order_relaxed);
-  if (inject_.push(task)) notify_parked();
-  // Refused: the shutdown that closed the queue destroys it via the registry.
+  if (inject_.push(task)) {
+    notify_parked();
+    return;
+  }
+  // The queue closed between our closed_ check and the push: shutdown is
+  // destroying the registry, and may already have passed our shard. Whoever
+  // takes the task out of the registry (under the shard lock) owns it.
+  if (unregister(task)) refuse(task);
+}
+
+bool multi_thread_scheduler::unregister(task_header* task) noexcept {
+  registry_shard& s = *shards_[task_registry::shard_of(task)];
+  std::lock_guard lock(s.mutex);
+  if (task->registry_index_ == task_header::no_index) return false;
+  s.tasks.remove(task);
+  return true;
 }
 
 void multi_thread_scheduler::block_on(task_header* root) {
@@ -195,12 +209,15 @@ void multi_thread_scheduler::destroy_all() noexcept {
     for (;;) {
       task_header* t = nullptr;
       {
+        // Taken out under the lock before it is destroyed, so a racing
+        // refused spawn (see spawn) cannot take it too.
         std::lock_guard lock(shard->mutex);
         if (shard->tasks.empty()) break;
         t = shard->tasks.back();
+        shard->tasks.remove(t);
       }
       destroy_task(t);
-      release_completed(t);
+      t->release();
     }
   }
   tl_context.sched = saved;

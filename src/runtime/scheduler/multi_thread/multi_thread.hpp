@@ -83,6 +83,8 @@ class multi_thread_scheduler final : public scheduler {
 
   /// Registers in the shard of the calling worker (or shard 0).
   bool register_task(task_header* task) noexcept;
+  /// Takes a task out of its shard; false when someone else already did.
+  bool unregister(task_header* task) noexcept;
   void refuse(task_header* task) noexcept;
   void stop_workers() noexcept;
   void destroy_all() noexcept;
