@@ -14,6 +14,7 @@
 #include <brigade/detail/cancellation_state.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/shielded_join.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/join_handle.hpp>
 #include <brigade/task.hpp>
 
@@ -209,6 +210,7 @@ class cancellation_token::cancelled_awaiter {
       return true;
     }
     node_.kind_ = detail::cancel_node::kind::waiter;
+    detail::set_wait(me, detail::wait_kind::cancellation, state_);
     node_.poll = &poll;
     node_.handle = awaiting;
     node_.owner = this;

@@ -13,6 +13,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/future_state.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/runtime.hpp>
 #include <brigade/task.hpp>
 #include <brigade/when.hpp>
@@ -264,6 +265,7 @@ class future<T>::awaiter {
       me->wake_by_ref();
       return true;
     }
+    detail::set_wait(me, detail::wait_kind::future, state_);
     waiter_.poll = &poll;
     waiter_.handle = awaiting;
     waiter_.state = state_;

@@ -4,6 +4,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/task_header.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/task.hpp>
 
 #include <coroutine>
@@ -51,6 +52,7 @@ class join_wait {
       me->wake_by_ref();
       return true;
     }
+    detail::set_wait(me, detail::wait_kind::join, target_);
     node_.poll = &poll;
     node_.handle = awaiting;
     waiter_ = me;

@@ -5,6 +5,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/blocking_job.hpp>
 #include <brigade/detail/context.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -82,6 +83,7 @@ class [[nodiscard]] blocking_handle {
   bool await_suspend(std::coroutine_handle<> self) {
     detail::task_header* me = detail::current_task();
     if (me == nullptr) detail::throw_outside_runtime("brigade::spawn_blocking (await)");
+    detail::set_wait(me, detail::wait_kind::blocking, job_);
     node_.poll = &poll;
     node_.handle = self;
     me->resume_ = reinterpret_cast<std::uintptr_t>(&node_) | 1u;

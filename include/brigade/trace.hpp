@@ -2,11 +2,11 @@
 // Tracing: what every worker did, and when (runtime_options::trace_path).
 //
 // With tracing on, the runtime records per-worker spans (each task turn,
-// parks, blocking-pool jobs, user spans) and instants (spawns, wake-ups
-// with who woke whom, steals) in bounded per-thread buffers. At shutdown
-// they are written to trace_path as Chrome trace-event JSON, which opens in
-// Perfetto (ui.perfetto.dev) or chrome://tracing. runtime::trace() returns
-// the events recorded so far, e.g. to draw your own timeline.
+// with what the task then waits on; parks, blocking-pool jobs, user spans) and instants (spawns,
+// wake-ups with who woke whom, steals) in bounded per-thread buffers. At shutdown they are written
+// to trace_path as Chrome trace-event JSON, which opens in Perfetto (ui.perfetto.dev) or
+// chrome://tracing. runtime::trace() returns the events recorded so far, e.g. to draw your own
+// timeline.
 //
 // Cost when off: one predictable branch per task turn, wake and spawn.
 
@@ -34,6 +34,10 @@ struct trace_event {
   std::int64_t start_ns = 0;  ///< since the runtime started
   std::int64_t end_ns = 0;    ///< == start_ns for instants
   std::string name;           ///< task name (or "task@file:line"), span label
+  /// run spans: what the task waits on now that its turn ended ("mutex
+  /// 0x..", "sleep until +5.000 ms", "read fd 7"); empty when it completed,
+  /// was re-queued, or suspended on something that records no wait.
+  std::string waits_on;
 };
 
 /// A copy of the events recorded so far.

@@ -39,6 +39,7 @@
 #include <brigade/detail/atomic.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/task_header.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -108,6 +109,7 @@ class work_count {
 
     bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
       task_header* me = current_task();
+      set_wait(me, wait_kind::parallel, this);
       node_.node.poll = &poll;
       node_.node.handle = awaiting;
       node_.owner = this;

@@ -4,6 +4,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <cstring>
 
@@ -74,6 +75,7 @@ run_result run_task(task_header* task) noexcept {
     auto* node = reinterpret_cast<wait_node*>(r & ~std::uintptr_t{1});
     if (node->poll(node, cancel)) {
       task->resume_ = 0;
+      clear_wait(task);
       node->handle.resume();
     }
   } else if (r != 0) {
@@ -85,6 +87,8 @@ run_result run_task(task_header* task) noexcept {
     complete_task(task);
     return run_result::completed;
   }
+  // relaxed: our own write (the suspending awaiter ran on this thread).
+  ctx.last_wait = task->wait_.load(memory_order_relaxed);
   return task->transition_to_idle() == idle_outcome::requeue ? run_result::requeue
                                                              : run_result::suspended;
 }

@@ -96,6 +96,10 @@ void scheduler::throw_deadlock() const {
       "the task dump is on stderr");
 }
 
+std::chrono::steady_clock::time_point scheduler::clock_now() const noexcept {
+  return driver_->time().now();
+}
+
 scheduler::~scheduler() {
   std::lock_guard lock(live_schedulers_mutex());
   live_schedulers().erase(this);

@@ -3,6 +3,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/task_group_state.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <stdexcept>
 #include <utility>
@@ -278,6 +279,7 @@ bool task_group_state::wait_awaiter::await_suspend(std::coroutine_handle<> await
     me->wake_by_ref();
     return true;
   }
+  set_wait(me, wait_kind::task_group, this);
   node_.poll = &poll;
   node_.handle = awaiting;
   node_.owner = this;

@@ -7,6 +7,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/spawn.hpp>
 #include <brigade/time/clock.hpp>
 #include <brigade/time/sleep.hpp>
@@ -74,6 +75,7 @@ bool sleep_awaiter::await_suspend(std::coroutine_handle<> self) {
     return false;
   }
   detail::time_driver& td = detail::current_time_driver();
+  detail::set_wait(me, detail::wait_kind::sleep, deadline_);
   node_.poll = &poll;
   node_.handle = self;
   me->resume_ = reinterpret_cast<std::uintptr_t>(&node_) | 1u;

@@ -4,6 +4,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/spawn.hpp>
 #include <brigade/time/timer.hpp>
 
@@ -44,6 +45,7 @@ bool timer::wait_awaiter::await_suspend(std::coroutine_handle<> self) {
   detail::time_driver& td = detail::current_time_driver();
   std::lock_guard lock(owner_.mutex_);
   if (owner_.waiting_) throw std::logic_error("brigade::timer: already awaited by another task");
+  detail::set_wait(me, detail::wait_kind::timer, owner_.deadline_);
   node_.poll = &poll;
   node_.handle = self;
   me->resume_ = reinterpret_cast<std::uintptr_t>(&node_) | 1u;

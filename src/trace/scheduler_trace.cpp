@@ -5,6 +5,7 @@
 
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <string>
 
@@ -17,9 +18,12 @@ void scheduler::trace_instant(trace_event::kind what, task_header* task) noexcep
   }
 }
 
-void scheduler::trace_span_of(task_header* task, std::int64_t start_ns) noexcept {
+void scheduler::trace_span_of(task_header* task, std::int64_t start_ns,
+                              std::uint64_t wait_word) noexcept {
   try {
-    tracer_->span(trace_event::kind::run, task, start_ns, tracer_->now_ns());
+    const std::int64_t end_ns = tracer_->now_ns();
+    tracer_->span(trace_event::kind::run, task, start_ns, end_ns,
+                  wait_word != 0 ? describe_wait(wait_word, clock_now()) : std::string{});
   } catch (...) {
   }
 }

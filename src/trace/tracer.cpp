@@ -129,13 +129,14 @@ void tracer::push(trace_event&& e) {
 }
 
 void tracer::span(trace_event::kind what, const task_header* task, std::int64_t start_ns,
-                  std::int64_t end_ns) {
+                  std::int64_t end_ns, std::string waits_on) {
   trace_event e;
   e.what = what;
   e.task = id_of(task);
   e.start_ns = start_ns;
   e.end_ns = end_ns;
   e.name = name_of(task);
+  e.waits_on = std::move(waits_on);
   push(std::move(e));
 }
 
@@ -246,10 +247,15 @@ std::string trace_recording::chrome_json() const {
     } else {
       out += ",\"s\":\"t\"";
     }
-    std::snprintf(num, sizeof num, ",\"args\":{\"task\":\"%llx\",\"other\":\"%llx\"}}",
+    std::snprintf(num, sizeof num, ",\"args\":{\"task\":\"%llx\",\"other\":\"%llx\"",
                   static_cast<unsigned long long>(e.task),
                   static_cast<unsigned long long>(e.other));
     out += num;
+    if (!e.waits_on.empty()) {
+      out += ",\"waits_on\":";
+      detail::append_json_string(out, e.waits_on);
+    }
+    out += "}}";
   }
   out += "\n]}\n";
   return out;

@@ -38,7 +38,7 @@ class tracer {
   }
 
   void span(trace_event::kind what, const task_header* task, std::int64_t start_ns,
-            std::int64_t end_ns);
+            std::int64_t end_ns, std::string waits_on = {});
   void span(trace_event::kind what, std::string_view label, std::int64_t start_ns,
             std::int64_t end_ns);
   void instant(trace_event::kind what, const task_header* task, const task_header* other);

@@ -313,7 +313,7 @@ class broadcast_receiver<T>::recv_awaiter : private detail::sync_waiter {
     {
       std::lock_guard hold(state_->lock_);
       if (state_->peek(rx_.cursor_) == detail::broadcast_state<T>::look::empty) {
-        prepare_task(me, awaiting, &poll);
+        prepare_task(me, awaiting, &poll, detail::wait_kind::broadcast, state_);
         state_->waiters_.push_back(this);
         phase_ = phase::queued;
         return true;

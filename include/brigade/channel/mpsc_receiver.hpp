@@ -164,7 +164,7 @@ class mpsc_receiver<T>::recv_awaiter : private detail::sync_waiter {
     {
       std::lock_guard hold(state_->lock_);
       if (state_->peek() == detail::mpsc_state<T>::look::empty) {
-        prepare_task(me, awaiting, &poll);
+        prepare_task(me, awaiting, &poll, detail::wait_kind::mpsc_recv, state_);
         state_->recv_waiters_.push_back(this);
         phase_ = phase::queued;
         return true;

@@ -193,7 +193,9 @@ class mpsc_sender<T>::send_awaiter : private detail::mpsc_send_waiter<T> {
   bool await_suspend(std::coroutine_handle<> awaiting) {
     detail::task_header* me = detail::current_task();
     using outcome = typename detail::mpsc_state<T>::push_outcome;
-    switch (state_->send_or_link(this, [&] { this->prepare_task(me, awaiting, &poll); })) {
+    switch (state_->send_or_link(this, [&] {
+      this->prepare_task(me, awaiting, &poll, detail::wait_kind::mpsc_send, state_);
+    })) {
       case outcome::sent:
         this->sent_ = true;
         if (phase_ == phase::budget_spent) {

@@ -286,7 +286,7 @@ class oneshot_receiver<T>::awaiter : private detail::sync_waiter {
     {
       std::lock_guard hold(state_->lock_);
       if (state_->peek() == detail::oneshot_state<T>::look::empty) {
-        prepare_task(me, awaiting, &poll);
+        prepare_task(me, awaiting, &poll, detail::wait_kind::oneshot, state_);
         state_->waiters_.push_back(this);
         phase_ = phase::queued;
         return true;

@@ -292,7 +292,7 @@ class watch_receiver<T>::changed_awaiter : private detail::sync_waiter {
     {
       std::lock_guard hold(state_->lock_);
       if (state_->version_ == rx_.seen_ && !state_->sender_gone_) {
-        prepare_task(me, awaiting, &poll);
+        prepare_task(me, awaiting, &poll, detail::wait_kind::watch, state_);
         state_->waiters_.push_back(this);
         phase_ = phase::queued;
         return true;

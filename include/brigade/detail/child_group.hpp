@@ -26,6 +26,7 @@
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/random.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/task.hpp>
 
 #include <coroutine>
@@ -138,6 +139,7 @@ class child_group {
     if (me == nullptr) throw std::logic_error("brigade::when_all/when_any awaited outside a task");
     remaining_.store(prepared_, memory_order_relaxed);
     parent_ = me;
+    set_wait(me, wait_kind::child, this);
     node_.poll = &poll;
     node_.handle = self;
     me->add_ref();  // consumed by the last child's wake

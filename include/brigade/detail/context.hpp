@@ -18,6 +18,9 @@ struct thread_context {
   task_header* task = nullptr;  // the spawned task being run right now
   std::uint32_t budget = 0;     // operations left in this turn
   std::uint64_t forced_yields = 0;
+  /// The wait word (task_header::wait_) of the last task run_task left
+  /// suspended, read before another worker could resume it (tracing).
+  std::uint64_t last_wait = 0;
 };
 
 extern thread_local constinit thread_context tl_context;

@@ -9,6 +9,7 @@
 #include <brigade/runtime_options.hpp>
 #include <brigade/trace.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,8 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   driver& get_driver() noexcept { return *driver_; }
   /// The runtime's blocking pool (spawn_blocking).
   blocking_pool& get_blocking_pool() noexcept { return *blocking_; }
+  /// Now on the runtime's clock (virtual under clock_kind::paused). Any thread.
+  std::chrono::steady_clock::time_point clock_now() const noexcept;
   /// The trace recorder; null when tracing is off.
   tracer* get_tracer() const noexcept { return tracer_.get(); }
   /// The events recorded so far (empty when tracing is off).
@@ -54,7 +57,9 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   // schedulers and their workers; call only when get_tracer() is set. They
   // never throw: a trace that cannot grow loses events.
   void trace_instant(trace_event::kind what, task_header* task) noexcept;
-  void trace_span_of(task_header* task, std::int64_t start_ns) noexcept;
+  /// A task turn; `wait_word`: thread_context::last_wait when the turn left
+  /// the task suspended, else 0.
+  void trace_span_of(task_header* task, std::int64_t start_ns, std::uint64_t wait_word) noexcept;
   void trace_park(std::int64_t start_ns) noexcept;
   void trace_lane(const char* prefix, std::size_t index = static_cast<std::size_t>(-1)) noexcept;
   void trace_flush() noexcept;

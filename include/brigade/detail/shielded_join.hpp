@@ -23,6 +23,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/wait_info.hpp>
 #include <brigade/task.hpp>
 
 #include <coroutine>
@@ -66,6 +67,7 @@ class shielded_join {
     h->state_.fetch_or(task_header::join_waker, memory_order_relaxed);
     child_ = h;
     parent_ = me;
+    set_wait(me, wait_kind::child, h);
     node_.poll = &poll;
     node_.handle = awaiting;
     node_.owner = this;

@@ -118,13 +118,18 @@ struct task_header {
   char* name_ = nullptr;  // owned; null when unnamed
   source_location location_{};
   std::exception_ptr exception_{};
-  /// Position in the scheduler's registry; changes under the registry's lock.
-  std::uint32_t registry_index_ = no_index;
+  /// Position in the scheduler's registry (task_registry.hpp): the shard in
+  /// bits 26..31 (written once, at insert) and the index within the shard in
+  /// bits 0..25 (changed under the shard's lock when another task is
+  /// removed; all ones when not registered). Atomic so that a worker can read
+  /// the shard of a task without holding that lock.
+  atomic<std::uint32_t> registry_slot_{0xffffffffu};
   std::uint32_t frame_size_ = 0;
-  /// Registry shard; written once, before the task is published.
-  std::uint32_t registry_shard_ = 0;
-
-  static constexpr std::uint32_t no_index = 0xffffffffu;
+  /// Where the task waits (wait_info.hpp): a wait_kind in bits 0..7 and a
+  /// payload (an address, fd or deadline) above. Written (relaxed) by the
+  /// thread holding RUNNING as the task suspends, cleared when it resumes;
+  /// read by dump_tasks and the tracer, which show it only for idle tasks.
+  atomic<std::uint64_t> wait_{0};
 
   task_header() noexcept = default;
   task_header(const task_header&) = delete;

@@ -115,7 +115,9 @@ class barrier::arrive_awaiter : private detail::sync_waiter {
   }
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
     detail::task_header* me = detail::current_task();
-    if (barrier_.arrive_or_link(this, [&] { prepare_task(me, awaiting, &poll); })) {
+    if (barrier_.arrive_or_link(this, [&] {
+          prepare_task(me, awaiting, &poll, detail::wait_kind::barrier, &barrier_);
+        })) {
       phase_ = phase::leader;
       // The leader completes at once; it yields only if the budget is spent.
       if (!detail::consume_budget()) {

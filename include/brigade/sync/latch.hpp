@@ -99,7 +99,8 @@ class latch::wait_awaiter : private detail::sync_waiter {
   }
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
     detail::task_header* me = detail::current_task();
-    if (latch_.open_or_link(this, [&] { prepare_task(me, awaiting, &poll); })) {
+    if (latch_.open_or_link(
+            this, [&] { prepare_task(me, awaiting, &poll, detail::wait_kind::latch, &latch_); })) {
       if (phase_ == phase::budget_spent) {
         detail::yield_completed(me, awaiting);
         return true;

@@ -231,8 +231,8 @@ mutex::lock_outcome mutex::lock_or_link(detail::sync_waiter* w, Prepare&& prepar
 
 inline bool mutex::lock_awaiter::await_suspend(std::coroutine_handle<> awaiting) noexcept {
   detail::task_header* me = detail::current_task();
-  const lock_outcome outcome =
-      mutex_.lock_or_link(this, [&] { prepare_task(me, awaiting, &poll); });
+  const lock_outcome outcome = mutex_.lock_or_link(
+      this, [&] { prepare_task(me, awaiting, &poll, detail::wait_kind::mutex, &mutex_); });
   if (outcome == lock_outcome::acquired) {
     if (phase_ == phase::budget_spent) {
       // The turn's budget is spent: yield once holding the lock, then deliver.

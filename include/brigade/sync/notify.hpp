@@ -110,7 +110,8 @@ class notify::notified_awaiter : private notify::waiter {
   }
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
     detail::task_header* me = detail::current_task();
-    if (owner_.consume_or_link(this, [&] { prepare_task(me, awaiting, &poll); })) {
+    if (owner_.consume_or_link(
+            this, [&] { prepare_task(me, awaiting, &poll, detail::wait_kind::notify, &owner_); })) {
       if (phase_ == phase::budget_spent) {
         phase_ = phase::yielded;
         detail::yield_completed(me, awaiting);

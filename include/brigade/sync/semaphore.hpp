@@ -215,7 +215,8 @@ inline semaphore::acquire_awaiter semaphore::acquire(std::size_t n) noexcept {
 
 inline bool semaphore::acquire_awaiter::await_suspend(std::coroutine_handle<> awaiting) noexcept {
   detail::task_header* me = detail::current_task();
-  switch (sem_.acquire_or_link(this, n_, [&] { prepare_task(me, awaiting, &poll); })) {
+  switch (sem_.acquire_or_link(
+      this, n_, [&] { prepare_task(me, awaiting, &poll, detail::wait_kind::semaphore, &sem_); })) {
     case acquire_outcome::acquired:
       if (phase_ == phase::budget_spent) {
         phase_ = phase::yielded;

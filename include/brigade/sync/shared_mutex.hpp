@@ -210,8 +210,9 @@ class shared_mutex::basic_lock_awaiter : private shared_mutex::waiter {
 
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
     detail::task_header* me = detail::current_task();
-    if (mutex_.lock_or_link(this, Kind, [&] { prepare_task(me, awaiting, &poll); }) ==
-        lock_outcome::acquired) {
+    if (mutex_.lock_or_link(this, Kind, [&] {
+          prepare_task(me, awaiting, &poll, detail::wait_kind::shared_mutex, &mutex_);
+        }) == lock_outcome::acquired) {
       if (phase_ == phase::budget_spent) {
         phase_ = phase::yielded;
         detail::yield_completed(me, awaiting);

@@ -89,7 +89,7 @@ void current_thread_scheduler::spawn(task_header* task) noexcept {
     local_.push_back(task);
     return;
   }
-  // registry_index_ stays no_index: the driver registers it when draining.
+  // not registered yet: the driver registers it when draining.
   if (inject_.push(task)) {
     driver_->unpark();
   } else {
@@ -101,7 +101,7 @@ void current_thread_scheduler::drain_inject() noexcept {
   task_list incoming;
   inject_.take_all(incoming);
   while (task_header* t = incoming.pop_front()) {
-    if (t->registry_index_ == task_header::no_index) {
+    if (!task_registry::is_registered(t)) {
       try {
         accept(t);
       } catch (...) {
@@ -128,7 +128,9 @@ void current_thread_scheduler::run(task_header* task) noexcept {
   const std::uint64_t yields_before = tl_context.forced_yields;
   const std::int64_t t0 = tracer_ ? get_tracer_now() : 0;
   const run_result result = run_task(task);
-  if (tracer_) trace_span_of(task, t0);
+  if (tracer_) {
+    trace_span_of(task, t0, result == run_result::suspended ? tl_context.last_wait : 0);
+  }
   if (tl_context.forced_yields != yields_before) {
     bump(forced_yields_, tl_context.forced_yields - yields_before);
   }
@@ -148,7 +150,7 @@ void current_thread_scheduler::run(task_header* task) noexcept {
 
 void current_thread_scheduler::serve_requests() noexcept {
   if (!dump_requested_.load(memory_order_acquire)) return;
-  std::string text = registry_.describe();
+  std::string text = registry_.describe(clock_now());
   {
     std::lock_guard lock(dump_mutex_);
     dump_text_ = std::move(text);
@@ -205,7 +207,7 @@ void current_thread_scheduler::destroy_all() noexcept {
   task_list pending;
   inject_.close(pending);
   while (task_header* t = pending.pop_front()) {
-    if (t->registry_index_ == task_header::no_index) {
+    if (!task_registry::is_registered(t)) {
       try {
         accept(t);
       } catch (...) {
@@ -258,9 +260,9 @@ runtime_metrics current_thread_scheduler::metrics() const noexcept {
 
 std::string current_thread_scheduler::dump_tasks() const {
   auto* self = const_cast<current_thread_scheduler*>(this);
-  if (is_driver()) return registry_.describe();
+  if (is_driver()) return registry_.describe(clock_now());
   if (self->try_acquire_driving()) {
-    std::string text = registry_.describe();
+    std::string text = registry_.describe(clock_now());
     self->release_driving();
     return text;
   }

@@ -6,7 +6,9 @@
 #include <brigade/join_handle.hpp>
 #include <brigade/runtime.hpp>
 #include <brigade/spawn.hpp>
+#include <brigade/sync/mutex.hpp>
 #include <brigade/task.hpp>
+#include <brigade/time/sleep.hpp>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -144,19 +146,32 @@ TEST(Trace, MultiThreadTraceFileParsesAndHasRunSpansOnEveryWorker) {
   EXPECT_GE(spawns, 8 * workers) << "every spawn is an instant";
 }
 
+bg::task<> expect_seven() {
+  const int v = co_await spawn_and_join();
+  EXPECT_EQ(v, 7);
+}
+
+/// Runs `root` on a fresh runtime of flavor `f` that traces in memory; the
+/// recording after shutdown (every worker flushes what it staged).
+template <class Root>
+bg::trace_recording record(bg::flavor f, Root root) {
+  bg::runtime_options options;
+  options.flavor = f;
+  options.worker_threads = workers;
+  options.trace_in_memory = true;
+  bg::trace_recording r;
+  on_fresh_thread([&] {
+    bg::runtime rt{std::move(options)};
+    rt.block_on(root());
+    rt.shutdown();
+    r = rt.trace();
+  });
+  return r;
+}
+
 TEST(Trace, InMemoryRecordingHasTurnsSpawnsAndUserSpans) {
   for (const bg::flavor f : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
-    bg::runtime_options options;
-    options.flavor = f;
-    options.worker_threads = workers;
-    options.trace_in_memory = true;
-    bg::trace_recording r;
-    on_fresh_thread([&] {
-      bg::runtime rt{std::move(options)};
-      EXPECT_EQ(rt.block_on(spawn_and_join()), 7);
-      rt.shutdown();  // every worker flushes what it staged
-      r = rt.trace();
-    });
+    const bg::trace_recording r = record(f, [] { return expect_seven(); });
     bool child_ran = false;
     bool child_spawned = false;
     bool user_span = false;
@@ -176,6 +191,51 @@ TEST(Trace, InMemoryRecordingHasTurnsSpawnsAndUserSpans) {
     EXPECT_TRUE(user_span);
     EXPECT_EQ(r.dropped, 0u);
     EXPECT_NO_THROW(json_reader(r.chrome_json()).parse_document());
+  }
+}
+
+bg::task<> lock_then_sleep(bg::mutex& m) {
+  auto guard = co_await m.lock();
+  co_await bg::sleep(std::chrono::milliseconds(2));
+}
+
+bg::task<> contend_and_sleep(bg::mutex& m) {
+  auto a = bg::spawn(lock_then_sleep(m), "first");
+  auto b = bg::spawn(lock_then_sleep(m), "second");
+  co_await a;
+  co_await b;
+}
+
+TEST(Trace, RunSpansSayWhatTheTaskThenWaitsOn) {
+  for (const bg::flavor f : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
+    bg::mutex m;
+    const bg::trace_recording r = record(f, [&m] { return contend_and_sleep(m); });
+    char mutex_text[64];
+    std::snprintf(mutex_text, sizeof mutex_text, "mutex %p", static_cast<void*>(&m));
+    bool slept = false;
+    bool waited_for_lock = false;
+    bool joined = false;
+    for (const bg::trace_event& e : r.events) {
+      if (e.what != bg::trace_event::kind::run) {
+        EXPECT_TRUE(e.waits_on.empty()) << "only turns record waits";
+        continue;
+      }
+      if (e.waits_on.rfind("sleep until +", 0) == 0) slept = true;
+      if (e.waits_on == mutex_text) waited_for_lock = true;
+      if (e.waits_on.rfind("join task 0x", 0) == 0) joined = true;
+    }
+    EXPECT_TRUE(slept) << "both tasks sleep holding the lock";
+    EXPECT_TRUE(waited_for_lock) << "one of them waits for the other's guard: " << mutex_text;
+    EXPECT_TRUE(joined) << "the root waits for its children";
+    const json_value doc = json_reader(r.chrome_json()).parse_document();
+    bool json_has_wait = false;
+    for (const json_value& e : doc.at("traceEvents").items) {
+      if (e.has("args") && e.at("args").has("waits_on") &&
+          e.at("args").at("waits_on").text == mutex_text) {
+        json_has_wait = true;
+      }
+    }
+    EXPECT_TRUE(json_has_wait) << "the Chrome JSON carries waits_on in args";
   }
 }
 

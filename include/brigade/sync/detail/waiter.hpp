@@ -43,6 +43,7 @@
 #include <brigade/detail/atomic.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/task_header.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -113,7 +114,10 @@ struct sync_waiter : wait_node {
 
   /// Makes this waiter the current task's wait node. Called under the
   /// primitive's lock, before linking. Takes the waker's reference.
-  void prepare_task(task_header* me, std::coroutine_handle<> awaiting, poll_fn fn) noexcept {
+  /// `kind` and `subject` say where the task waits (dump_tasks, tracing).
+  void prepare_task(task_header* me, std::coroutine_handle<> awaiting, poll_fn fn, wait_kind kind,
+                    const void* subject) noexcept {
+    set_wait(me, kind, subject);
     poll = fn;
     handle = awaiting;
     task_ = me;

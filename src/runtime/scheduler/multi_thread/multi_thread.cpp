@@ -158,7 +158,7 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
 bool multi_thread_scheduler::unregister(task_header* task) noexcept {
   registry_shard& s = *shards_[task_registry::shard_of(task)];
   std::lock_guard lock(s.mutex);
-  if (task->registry_index_ == task_header::no_index) return false;
+  if (!task_registry::is_registered(task)) return false;
   s.tasks.remove(task);
   return true;
 }
@@ -265,9 +265,10 @@ runtime_metrics multi_thread_scheduler::metrics() const noexcept {
 
 std::string multi_thread_scheduler::dump_tasks() const {
   std::string out;
+  const auto now = clock_now();
   for (const auto& s : shards_) {
     std::lock_guard lock(s->mutex);
-    out += s->tasks.describe();
+    out += s->tasks.describe(now);
   }
   return out;
 }

@@ -94,8 +94,14 @@ void worker::run_one(task_header* t) noexcept {
   const std::uint64_t yields_before = tl_context.forced_yields;
   const bool tracing = sched_.get_tracer() != nullptr;
   const std::int64_t t0 = tracing ? sched_.get_tracer_now() : 0;
+  // Tracing reads the header after the turn; a task left suspended may be
+  // woken, finished and freed by another worker meanwhile: hold it.
+  if (tracing) t->add_ref();
   const run_result result = run_task(t);
-  if (tracing) sched_.trace_span_of(t, t0);
+  if (tracing) {
+    sched_.trace_span_of(t, t0, result == run_result::suspended ? tl_context.last_wait : 0);
+    t->release();
+  }
   if (tl_context.forced_yields != yields_before) {
     bump(counters_.forced_yields, tl_context.forced_yields - yields_before);
   }
