@@ -63,8 +63,18 @@ task<std::uint64_t> async_batch(const load_plan& p, net::address server, run_met
   handles.reserve(p.jobs);
   for (std::size_t i = 0; i < p.jobs; ++i) handles.push_back(spawn(async_job(p, server, i), "job"));
   meter.note_threads();
+  // Every job is awaited, even after one failed (e.g. out of descriptors):
+  // the first failure is the run's, and none is left to report on its own.
   std::uint64_t sum = 0;
-  for (join_handle<std::uint64_t>& h : handles) sum ^= co_await h;
+  std::exception_ptr first_error;
+  for (join_handle<std::uint64_t>& h : handles) {
+    try {
+      sum ^= co_await h;
+    } catch (...) {
+      if (!first_error) first_error = std::current_exception();
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
   co_return sum;
 }
 

@@ -18,6 +18,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,6 +115,17 @@ task<> server_main(std::chrono::nanoseconds delay, std::promise<net::address>& r
   co_await accept_loop(std::move(listener), delay, stopping);
 }
 
+/// Two descriptors per concurrent request (the client's and the server's):
+/// lift the soft limit to the hard one, as servers do, so a few thousand
+/// requests fit where the default soft limit is 1,024.
+void raise_descriptor_limit() noexcept {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 std::uint64_t response_of(std::uint64_t request) noexcept {
@@ -124,6 +136,7 @@ std::uint64_t response_of(std::uint64_t request) noexcept {
 }
 
 loopback_server::loopback_server(std::chrono::nanoseconds delay) {
+  raise_descriptor_limit();
   std::promise<net::address> ready;
   std::future<net::address> bound = ready.get_future();
   thread_ = std::thread([this, delay, &ready] {

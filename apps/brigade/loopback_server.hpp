@@ -29,7 +29,9 @@ std::uint64_t response_of(std::uint64_t request) noexcept;
 
 class loopback_server {
  public:
-  /// Starts the server thread and returns once it listens.
+  /// Starts the server thread and returns once it listens. Raises this
+  /// process's soft limit of open descriptors to its hard limit (two per
+  /// concurrent request).
   /// Throws: std::system_error when it cannot bind or start.
   explicit loopback_server(std::chrono::nanoseconds delay);
   loopback_server(const loopback_server&) = delete;
