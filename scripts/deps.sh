@@ -11,6 +11,7 @@ packages=(
   clang-format-14
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev                         # io_uring backend
+  chromium                             # headless check of the brigade HTML reports
 )
 
 missing=()

@@ -85,9 +85,16 @@ std::vector<std::string> row_of(const result& r) {
 }
 
 std::string plan_text(const load_plan& p) {
+  const std::string wait = format_duration_ns(static_cast<double>(p.wait.count()));
+  if (p.requests > 0) {
+    return format_count(p.jobs) + " jobs at once: " + format_count(p.jobs - p.requests) + " " +
+           wait + " timer waits and " + format_count(p.requests) +
+           " request/response exchanges over loopback TCP with an in-process server that "
+           "answers each after " +
+           wait + " (blocking sockets in the thread models).";
+  }
   std::string s = format_count(p.jobs) + " jobs, each ";
-  if (p.wait.count() > 0)
-    s += "a " + format_duration_ns(static_cast<double>(p.wait.count())) + " timer wait";
+  if (p.wait.count() > 0) s += "a " + wait + " timer wait";
   if (p.wait.count() > 0 && p.hash_rounds > 0) s += " then ";
   if (p.hash_rounds > 0) s += format_count(p.hash_rounds) + " rounds of FNV-1a over 4 KiB";
   return s + ".";
@@ -97,7 +104,8 @@ std::string claim_of(load_kind k) {
   switch (k) {
     case load_kind::io:
       return "Claim: for many waits, async wins: a waiting task holds no thread, so the waits "
-             "overlap at the cost of a timer entry, not a thread start and a stack.";
+             "overlap at the cost of a timer entry or a socket registration, not a thread "
+             "start and a stack.";
     case load_kind::cpu:
       return "Claim: for CPU-bound work, threads win, one per core: more threads than cores "
              "add nothing, one thread cannot use the second core.";
@@ -109,7 +117,10 @@ std::string claim_of(load_kind k) {
 }
 
 void print_json(const std::vector<result>& results, std::size_t job_us) {
-  std::printf("{\"command\":\"compare\",\"job_us\":%zu,\"loads\":[", job_us);
+  std::printf(
+      "{\"command\":\"compare\",\"job_us\":%zu,\"hardware_threads\":%u,\"workers\":%zu,"
+      "\"loads\":[",
+      job_us, std::thread::hardware_concurrency(), results.empty() ? 0 : results[0].plan.workers);
   bool first_load = true;
   for (load_kind k : all_loads) {
     bool first_run = true;
@@ -117,10 +128,11 @@ void print_json(const std::vector<result>& results, std::size_t job_us) {
       if (r.plan.kind != k) continue;
       if (first_run) {
         std::printf(
-            "%s{\"key\":%s,\"name\":%s,\"jobs\":%zu,\"wait_ns\":%lld,\"hash_rounds\":%zu,"
-            "\"runs\":[",
+            "%s{\"key\":%s,\"name\":%s,\"jobs\":%zu,\"timer_waits\":%zu,"
+            "\"tcp_requests\":%zu,\"wait_ns\":%lld,\"hash_rounds\":%zu,\"runs\":[",
             first_load ? "" : ",", json_string(load_key(k)).c_str(),
             json_string(load_name(k)).c_str(), r.plan.jobs,
+            r.plan.wait.count() > 0 ? r.plan.jobs - r.plan.requests : 0, r.plan.requests,
             static_cast<long long>(r.plan.wait.count()), r.plan.hash_rounds);
         first_load = false;
       }
@@ -174,14 +186,13 @@ void write_report(const std::vector<result>& results, const compare_options& o) 
 }  // namespace
 
 bool parse_compare_args(std::span<const std::string_view> args, compare_options& options) {
-  const size_option sizes[] = {{"--io", &options.io, 1, 10'000},
-                               {"--cpu", &options.cpu, 1, 100'000},
-                               {"--mixed", &options.mixed, 1, 10'000},
-                               {"--wait-ms", &options.wait_ms, 1, 1000},
-                               {"--job-us", &options.job_us, 10, 1'000'000},
-                               {"--workers", &options.workers, 1, 256}};
+  const size_option sizes[] = {
+      {"--io", &options.io, 1, 10'000},         {"--requests", &options.requests, 0, 2'000},
+      {"--cpu", &options.cpu, 1, 100'000},      {"--mixed", &options.mixed, 1, 10'000},
+      {"--wait-ms", &options.wait_ms, 1, 1000}, {"--job-us", &options.job_us, 10, 1'000'000},
+      {"--workers", &options.workers, 1, 256}};
   const flag_option flags[] = {{"--json", &options.json}};
-  const text_option texts[] = {{"--html", &options.html}};
+  const text_option texts[] = {{"--html", &options.html}, {"--trace", &options.trace}};
   return parse_options(args, option_set{sizes, flags, texts}) == parse_outcome::run;
 }
 
@@ -191,9 +202,9 @@ int run_compare_command(const compare_options& o) {
   const std::size_t rounds = calibrate_hash_rounds(std::chrono::microseconds(o.job_us));
   const std::chrono::nanoseconds wait = std::chrono::milliseconds(o.wait_ms);
   const load_plan plans[] = {
-      {load_kind::io, o.io, wait, 0, workers},
-      {load_kind::cpu, o.cpu, std::chrono::nanoseconds(0), rounds, workers},
-      {load_kind::mixed, o.mixed, wait, std::max<std::size_t>(1, rounds / 4), workers},
+      {load_kind::io, o.io + o.requests, wait, o.requests, 0, workers, {}},
+      {load_kind::cpu, o.cpu, std::chrono::nanoseconds(0), 0, rounds, workers, {}},
+      {load_kind::mixed, o.mixed, wait, 0, std::max<std::size_t>(1, rounds / 4), workers, {}},
   };
   std::vector<result> results;
   {
@@ -201,7 +212,9 @@ int run_compare_command(const compare_options& o) {
     for (const load_plan& p : plans) {
       for (exec_model m : all_exec_models) {
         progress.show(load_name(p.kind) + ", " + exec_model_name(m, workers));
-        results.push_back(run_one(p, m));
+        load_plan plan = p;
+        if (p.kind == load_kind::cpu && m == exec_model::async_pool) plan.trace_path = o.trace;
+        results.push_back(run_one(plan, m));
       }
     }
   }
@@ -233,20 +246,26 @@ int run_compare_command(const compare_options& o) {
 }
 
 const char* compare_usage() noexcept {
-  return "usage: brigade compare [--io N] [--cpu N] [--mixed N] [--workers W] [--wait-ms MS]\n"
-         "                       [--job-us US] [--html FILE] [--json]\n"
+  return "usage: brigade compare [--io N] [--requests N] [--cpu N] [--mixed N] [--workers W]\n"
+         "                       [--wait-ms MS] [--job-us US] [--html FILE] [--trace FILE]\n"
+         "                       [--json]\n"
          "\n"
          "  Runs one workload in four models (synchronous; async on one thread; one OS\n"
          "  thread per job; async on the work-stealing pool) for an I/O-bound load (timer\n"
-         "  waits), a CPU-bound load (hashing) and a mixed load, each in a fresh process.\n"
+         "  waits and loopback TCP requests to an in-process server), a CPU-bound load\n"
+         "  (hashing) and a mixed load, each in a fresh process.\n"
          "\n"
-         "  --io N        concurrent waits of the I/O-bound load (default 1000)\n"
+         "  --io N        timer waits of the I/O-bound load (default 1000)\n"
+         "  --requests N  TCP request/response exchanges of the I/O-bound load, with a\n"
+         "                server on 127.0.0.1 that answers after the wait (default 200)\n"
          "  --cpu N       hash jobs of the CPU-bound load (default 200)\n"
          "  --mixed N     jobs of the mixed load: a wait then a quarter job (default 400)\n"
-         "  --wait-ms MS  length of each wait (default 1)\n"
+         "  --wait-ms MS  length of each wait, and the server's delay (default 1)\n"
          "  --job-us US   CPU time of one hash job on this machine (default 2000)\n"
          "  --workers W   threads of the pool (default: one per hardware thread)\n"
          "  --html FILE   write a self-contained HTML report (bar charts, timelines)\n"
+         "  --trace FILE  write the runtime trace of the pool's CPU-bound run as Chrome\n"
+         "                trace-event JSON (open it in Perfetto or chrome://tracing)\n"
          "  --json        print the figures as JSON on stdout instead of the tables\n";
 }
 

@@ -2,7 +2,10 @@
 
 #include "compare_workloads.hpp"
 
+#include "loopback_server.hpp"
+
 #include <brigade/join_handle.hpp>
+#include <brigade/net/tcp_stream.hpp>
 #include <brigade/runtime.hpp>
 #include <brigade/spawn.hpp>
 #include <brigade/task.hpp>
@@ -11,7 +14,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -26,34 +31,64 @@ std::uint64_t hash_part(const load_plan& p, std::size_t i) {
   return p.hash_rounds == 0 ? 0 : hash_job(p.hash_rounds, i + 1);
 }
 
+bool is_request(const load_plan& p, std::size_t i) { return i < p.requests; }
+
 // ---- async models -------------------------------------------------------------
 
-task<std::uint64_t> async_job(const load_plan& p, std::size_t i) {
-  if (p.wait.count() > 0) co_await brigade::sleep(p.wait);
-  if (p.hash_rounds == 0) co_return 0;
-  const trace_span span{"hash"};
-  co_return hash_part(p, i);
+task<std::uint64_t> async_request(net::address server, std::uint64_t request) {
+  net::tcp_stream s = co_await net::tcp_stream::connect(server);
+  s.set_nodelay(true);
+  const net::const_buffer out(&request, sizeof request);
+  co_await s.write_all(out);
+  std::uint64_t reply = 0;
+  const net::mutable_buffer in(&reply, sizeof reply);
+  co_await s.read_exact(in);
+  co_return reply;
 }
 
-task<std::uint64_t> async_batch(const load_plan& p, run_meter& meter) {
+task<std::uint64_t> async_job(const load_plan& p, net::address server, std::size_t i) {
+  std::uint64_t h = 0;
+  if (is_request(p, i)) {
+    h = co_await async_request(server, i + 1);
+  } else if (p.wait.count() > 0) {
+    co_await brigade::sleep(p.wait);
+  }
+  if (p.hash_rounds == 0) co_return h;
+  const trace_span span{"hash"};
+  co_return h ^ hash_part(p, i);
+}
+
+task<std::uint64_t> async_batch(const load_plan& p, net::address server, run_meter& meter) {
   std::vector<join_handle<std::uint64_t>> handles;
   handles.reserve(p.jobs);
-  for (std::size_t i = 0; i < p.jobs; ++i) handles.push_back(spawn(async_job(p, i), "job"));
+  for (std::size_t i = 0; i < p.jobs; ++i) handles.push_back(spawn(async_job(p, server, i), "job"));
   meter.note_threads();
+  // Every job is awaited, even after one failed (e.g. out of descriptors):
+  // the first failure is the run's, and none is left to report on its own.
   std::uint64_t sum = 0;
-  for (join_handle<std::uint64_t>& h : handles) sum ^= co_await h;
+  std::exception_ptr first_error;
+  for (join_handle<std::uint64_t>& h : handles) {
+    try {
+      sum ^= co_await h;
+    } catch (...) {
+      if (!first_error) first_error = std::current_exception();
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
   co_return sum;
 }
 
-load_run run_async(const load_plan& p, flavor f, const std::string& title) {
+load_run run_async(const load_plan& p, const net::address& server, flavor f,
+                   const std::string& title) {
   run_meter meter;
   runtime_options options;
   options.flavor = f;
   options.worker_threads = p.workers;
   options.trace_in_memory = true;
+  options.trace_path = p.trace_path;
   runtime rt{std::move(options)};
   load_run r;
-  r.checksum = rt.block_on(async_batch(p, meter));
+  r.checksum = rt.block_on(async_batch(p, server, meter));
   r.figures = meter.finish();
   // After shutdown: every worker has left the runtime and so flushed its
   // staged events (a snapshot taken before misses up to a batch per worker).
@@ -65,33 +100,39 @@ load_run run_async(const load_plan& p, flavor f, const std::string& title) {
 // ---- thread models ---------------------------------------------------------------
 
 /// One job on a plain thread, recorded like a task turn (work) and a park
-/// (the thread blocked in sleep_for).
-std::uint64_t traced_job(const load_plan& p, std::size_t i, manual_trace& trace,
-                         std::uint32_t lane) {
-  if (p.wait.count() > 0) {
+/// (the thread blocked in sleep_for, or in a blocking socket call).
+std::uint64_t traced_job(const load_plan& p, const net::address& server, std::size_t i,
+                         manual_trace& trace, std::uint32_t lane) {
+  std::uint64_t h = 0;
+  if (is_request(p, i)) {
+    const std::int64_t start = trace.now_ns();
+    h = blocking_request(server, i + 1);
+    trace.span(trace_event::kind::park, lane, 0, start, "blocking request");
+  } else if (p.wait.count() > 0) {
     const std::int64_t start = trace.now_ns();
     std::this_thread::sleep_for(p.wait);
     trace.span(trace_event::kind::park, lane, 0, start, "sleep_for");
   }
-  if (p.hash_rounds == 0) return 0;
+  if (p.hash_rounds == 0) return h;
   const std::int64_t start = trace.now_ns();
-  const std::uint64_t h = hash_part(p, i);
+  h ^= hash_part(p, i);
   trace.span(trace_event::kind::run, lane, i + 1, start, "hash");
   return h;
 }
 
-load_run run_synchronous(const load_plan& p, const std::string& title) {
+load_run run_synchronous(const load_plan& p, const net::address& server, const std::string& title) {
   run_meter meter;
   manual_trace trace;
   const std::uint32_t lane = trace.add_lane("main thread");
   load_run r;
-  for (std::size_t i = 0; i < p.jobs; ++i) r.checksum ^= traced_job(p, i, trace, lane);
+  for (std::size_t i = 0; i < p.jobs; ++i) r.checksum ^= traced_job(p, server, i, trace, lane);
   r.figures = meter.finish();
   r.trace = trace.take(title, max_timeline_events);
   return r;
 }
 
-load_run run_thread_per_job(const load_plan& p, const std::string& title) {
+load_run run_thread_per_job(const load_plan& p, const net::address& server,
+                            const std::string& title) {
   run_meter meter;
   manual_trace trace;
   std::vector<std::uint32_t> lanes;
@@ -101,6 +142,8 @@ load_run run_thread_per_job(const load_plan& p, const std::string& title) {
   std::atomic<std::uint64_t> sum{0};
   std::atomic<std::size_t> live{0};
   std::atomic<std::size_t> most{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;  // the first job that threw
   std::vector<std::thread> threads;
   threads.reserve(p.jobs);
   for (std::size_t i = 0; i < p.jobs; ++i) {
@@ -110,11 +153,19 @@ load_run run_thread_per_job(const load_plan& p, const std::string& title) {
       std::size_t seen = most.load(std::memory_order_relaxed);
       while (seen < now && !most.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
       }
-      sum.fetch_xor(traced_job(p, i, trace, lanes[i]), std::memory_order_relaxed);
+      std::uint64_t h = 0;
+      try {
+        h = traced_job(p, server, i, trace, lanes[i]);
+      } catch (...) {
+        const std::scoped_lock lock{error_mutex};
+        if (!error) error = std::current_exception();
+      }
+      sum.fetch_xor(h, std::memory_order_relaxed);
       live.fetch_sub(1, std::memory_order_relaxed);
     });
   }
   for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
   load_run r;
   r.checksum = sum.load(std::memory_order_relaxed);
   r.figures = meter.finish();
@@ -128,15 +179,19 @@ load_run run_thread_per_job(const load_plan& p, const std::string& title) {
 
 load_run run_load(const load_plan& plan, exec_model model) {
   const std::string title = load_name(plan.kind) + " — " + exec_model_name(model, plan.workers);
+  // Before the run's meter starts: its thread is not one of the run's.
+  std::optional<loopback_server> server;
+  if (plan.requests > 0) server.emplace(plan.wait);
+  const net::address at = server ? server->address() : net::address{};
   switch (model) {
     case exec_model::synchronous:
-      return run_synchronous(plan, title);
+      return run_synchronous(plan, at, title);
     case exec_model::async_one_thread:
-      return run_async(plan, flavor::current_thread, title);
+      return run_async(plan, at, flavor::current_thread, title);
     case exec_model::thread_per_job:
-      return run_thread_per_job(plan, title);
+      return run_thread_per_job(plan, at, title);
     case exec_model::async_pool:
-      return run_async(plan, flavor::multi_thread, title);
+      return run_async(plan, at, flavor::multi_thread, title);
   }
   return {};
 }
@@ -159,7 +214,7 @@ std::size_t calibrate_hash_rounds(std::chrono::nanoseconds target) {
 std::string load_name(load_kind k) {
   switch (k) {
     case load_kind::io:
-      return "I/O-bound (many waits)";
+      return "I/O-bound (timer waits and loopback requests)";
     case load_kind::cpu:
       return "CPU-bound (hashing)";
     case load_kind::mixed:

@@ -10,10 +10,14 @@
 //                    worker per core by default): waits overlap and CPU work
 //                    spreads over the cores
 //
-// A job is: a wait (a timer: the I/O-bound part), then a hash (FNV-1a over
-// a 4 KiB block, `hash_rounds` times: the CPU-bound part); either may be
-// zero. Every model computes the same checksum, which proves they all did
-// the same work.
+// A job is: a wait (the I/O-bound part), then a hash (FNV-1a over a 4 KiB
+// block, `hash_rounds` times: the CPU-bound part); either may be zero. The
+// wait is a timer, or, for the first `requests` jobs, a request/response
+// exchange over loopback TCP with an in-process server that answers after
+// the same delay (loopback_server.hpp): blocking sockets in the thread
+// models, brigade::net::tcp_stream in the async ones. Every model computes
+// the same checksum (the replies and hashes), which proves they all did the
+// same work.
 
 #include "measure.hpp"
 #include "timeline.hpp"
@@ -37,8 +41,10 @@ struct load_plan {
   load_kind kind = load_kind::io;
   std::size_t jobs = 0;
   std::chrono::nanoseconds wait{0};  ///< per job; 0: none
+  std::size_t requests = 0;          ///< jobs (the first ones) whose wait is a TCP request
   std::size_t hash_rounds = 0;       ///< per job; 0: none
   std::size_t workers = 2;           ///< of the pool
+  std::string trace_path;            ///< async models: also write a Chrome trace there
 };
 
 struct load_run {
@@ -48,7 +54,8 @@ struct load_run {
 };
 
 /// Runs `plan` in `model` on the calling thread (which must not drive a
-/// runtime). Throws: what the runtime or std::thread throws.
+/// runtime); starts the loopback server first when plan.requests > 0.
+/// Throws: what the runtime, std::thread or a socket throws.
 load_run run_load(const load_plan& plan, exec_model model);
 
 /// Hash rounds that take about `target` of CPU on this machine and build.

@@ -155,14 +155,16 @@ function main() {
   const root = document.getElementById('root');
   el('h1', {}, root, data.title);
   el('p', {}, root, data.intro);
-  // "#only=N" draws section N alone (for screenshots of one scenario).
+  // "#only=N" draws section N alone, "#timelines" its timelines alone (for
+  // screenshots of one scenario).
   const only = /only=(\d+)/.exec(location.hash);
+  const timelinesOnly = /timelines/.test(location.hash);
   data.sections.forEach((s, i) => {
     if (only && Number(only[1]) !== i) return;
     el('h2', {}, root, s.heading);
-    if (s.text) el('p', {}, root, s.text);
-    for (const t of s.tables) drawTable(t, root);
-    for (const c of s.charts) drawChart(c, root);
+    if (s.text && !timelinesOnly) el('p', {}, root, s.text);
+    if (!timelinesOnly) for (const t of s.tables) drawTable(t, root);
+    if (!timelinesOnly) for (const c of s.charts) drawChart(c, root);
     if (s.timelines.length) legend(root);
     for (const tl of s.timelines) drawTimeline(tl, root);
   });

@@ -40,14 +40,17 @@ void print_usage(std::FILE* out) {
       "\n"
       "commands:\n"
       "  help         show this text (also: brigade <command> --help)\n"
-      "  spawn-cost   start N tasks vs M OS threads: time per start, memory per waiter\n"
-      "               [--tasks N] [--threads M] [--rounds R] [--workers W]\n"
+      "  spawn-cost   start N tasks vs M OS threads: time per start, start latency,\n"
+      "               memory per waiter [--tasks N] [--threads M] [--rounds R]\n"
+      "               [--workers W] [--json]\n"
       "  kitchen      the kitchen analogy (eggs and toast, dinner, theatre queue) run\n"
       "               synchronously, async on one thread and async with several cooks\n"
       "               [--scale MS] [--cooks N] [--html FILE] [--json]\n"
       "  compare      one workload in four models (sync, async one thread, a thread per\n"
       "               task, async work-stealing pool) for I/O-bound, CPU-bound and mixed\n"
-      "               loads [--io N] [--cpu N] [--mixed N] [--workers W] [--html FILE] [--json]\n"
+      "               loads (timer waits and loopback TCP requests; hashing; both)\n"
+      "               [--io N] [--requests N] [--cpu N] [--mixed N] [--workers W]\n"
+      "               [--html FILE] [--json]\n"
       "  demo         run spawn-cost, kitchen and compare with small sizes and write\n"
       "               kitchen.html and compare.html into the current directory\n",
       out);
@@ -106,6 +109,7 @@ int run_demo(std::span<const std::string_view> args) {
   // Half of compare's defaults: the same contrasts, in half the time.
   app::compare_options compare;
   compare.io = 500;
+  compare.requests = 100;
   compare.cpu = 100;
   compare.mixed = 200;
   compare.html = "compare.html";

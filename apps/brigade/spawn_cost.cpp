@@ -4,7 +4,9 @@
 
 #include "args.hpp"
 #include "forked_child.hpp"
+#include "start_latency.hpp"
 #include "table.hpp"
+#include "timeline.hpp"
 #include "workloads.hpp"
 
 #include <brigade/runtime.hpp>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -170,18 +173,83 @@ void print_memory_table(const spawn_cost_options& o, const figure& parked, const
   n.print();
 }
 
+/// Start latencies: values are p50, p99 (ns) and the sample count.
+figure latency_figure(const std::function<latency_figures()>& measure) {
+  return measure_or_error([&] {
+    const latency_figures f = measure();
+    return std::vector<double>{f.p50_ns, f.p99_ns, static_cast<double>(f.samples)};
+  });
+}
+
+/// Samples per start-latency figure: enough for a p99, few enough to be quick.
+std::size_t latency_samples(std::size_t wanted) { return std::min<std::size_t>(wanted, 5'000); }
+
+void print_latency_table(const figure& thread, const figure& ct, const figure& mt,
+                         const std::string& mt_name) {
+  const double thread_p50 = thread.at(0);
+  text_table t(
+      {{"what starts", align::left}, {"p50"}, {"p99"}, {"samples"}, {"thread p50 ÷ this"}});
+  auto row = [&](const std::string& what, const figure& f) {
+    t.add_row({what, format_duration_ns(f.at(0)), format_duration_ns(f.at(1)),
+               f.ok() ? format_count(static_cast<std::size_t>(f.at(2))) : "-",
+               format_ratio(thread_p50 / f.at(0))});
+  };
+  row("std::thread", thread);
+  row("task, current_thread", ct);
+  row("task, " + mt_name, mt);
+  std::printf(
+      "\n3. Start latency: from the spawn call to the first instruction of the body\n"
+      "   (one start at a time)\n\n");
+  t.print(stdout);
+  notes n;
+  n.add("thread start latency", thread);
+  n.add("current_thread start latency", ct);
+  n.add("multi_thread start latency", mt);
+  n.print();
+}
+
+std::string json_value(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+/// {"p50_ns":..,"p99_ns":..,"samples":..,"error":..}
+std::string latency_json(const figure& f) {
+  return "{\"p50_ns\":" + json_value(f.at(0)) + ",\"p99_ns\":" + json_value(f.at(1)) +
+         ",\"samples\":" + json_value(f.at(2)) + ",\"error\":" + json_string(f.error) + "}";
+}
+
+/// Per waiter: heap, RSS, kernel, their total (RSS + kernel), virtual.
+std::string memory_json(const figure& f) {
+  return "{\"heap_bytes\":" + json_value(f.at(0)) + ",\"rss_bytes\":" + json_value(f.at(1)) +
+         ",\"kernel_bytes\":" + json_value(f.at(2)) +
+         ",\"total_bytes\":" + json_value(f.at(1) + f.at(2)) +
+         ",\"virtual_bytes\":" + json_value(f.at(3)) + ",\"error\":" + json_string(f.error) + "}";
+}
+
+/// {"ns":..,"error":..} for a per-start cost.
+std::string cost_json(const figure& f) {
+  return "{\"ns\":" + json_value(f.at(0)) + ",\"error\":" + json_string(f.error) + "}";
+}
+
 }  // namespace
 
 const char* spawn_cost_usage() noexcept {
   return "usage: brigade spawn-cost [--tasks N] [--threads M] [--rounds R] [--workers W]\n"
+         "                          [--json]\n"
          "\n"
          "  Starts N tasks and M OS threads and shows, side by side, the time per start\n"
-         "  and the memory per waiting task or blocked thread, with the ratios.\n"
+         "  (create + join), the start latency (p50/p99, from the spawn call to the first\n"
+         "  instruction of the body) and the memory per waiting task or blocked thread,\n"
+         "  with the ratios.\n"
          "\n"
          "  --tasks N     tasks per round and idle tasks held at once (default 200,000)\n"
          "  --threads M   threads created and joined, and held blocked (default 1,000)\n"
          "  --rounds R    warm rounds; the median is reported (default 5)\n"
-         "  --workers W   workers of the multi_thread runtime (default 2)\n";
+         "  --workers W   workers of the multi_thread runtime (default 2)\n"
+         "  --json        print the figures as JSON on stdout instead of the tables\n";
 }
 
 bool parse_spawn_cost_args(std::span<const std::string_view> args, spawn_cost_options& options) {
@@ -191,16 +259,19 @@ bool parse_spawn_cost_args(std::span<const std::string_view> args, spawn_cost_op
       {"--rounds", &options.rounds, 1, 1'000},
       {"--workers", &options.workers, 1, 1'024},
   };
-  return parse_options(args, specs) == parse_outcome::run;
+  const flag_option flags[] = {{"--json", &options.json}};
+  return parse_options(args, option_set{specs, flags}) == parse_outcome::run;
 }
 
 int run_spawn_cost(const spawn_cost_options& o) {
-  std::printf(
-      "brigade spawn-cost: what starting and keeping work costs on this machine\n"
-      "(fresh-process figures come from forked children; warm figures are medians of "
-      "%zu rounds)\n\n",
-      o.rounds);
-  std::fflush(stdout);
+  if (!o.json) {
+    std::printf(
+        "brigade spawn-cost: what starting and keeping work costs on this machine\n"
+        "(fresh-process figures come from forked children; warm figures are medians of "
+        "%zu rounds)\n\n",
+        o.rounds);
+    std::fflush(stdout);
+  }
   std::fprintf(stderr, "measuring in fresh processes...\n");
   // Forked children first, while this process is single-threaded and has
   // touched nothing (see forked_child.hpp).
@@ -227,10 +298,38 @@ int run_spawn_cost(const spawn_cost_options& o) {
     return std::vector<double>{median(per_thread)};
   });
 
+  std::fprintf(stderr, "measuring start latency...\n");
+  const figure thread_latency =
+      latency_figure([&] { return thread_start_latency(latency_samples(o.threads)); });
+  const figure ct_latency = latency_figure(
+      [&] { return task_start_latency(flavor::current_thread, 0, latency_samples(n)); });
+  const figure mt_latency = latency_figure(
+      [&] { return task_start_latency(flavor::multi_thread, o.workers, latency_samples(n)); });
+
+  const bool essentials = ct_cold.ok() && ct_warm.ok() && threads.ok() && parked.ok() &&
+                          joining.ok() && blocked.ok() && thread_latency.ok() && ct_latency.ok();
+  if (o.json) {
+    std::printf(
+        "{\"command\":\"spawn-cost\",\"tasks\":%zu,\"threads\":%zu,\"rounds\":%zu,"
+        "\"workers\":%zu,\n \"create_join\":{\"task_current_thread_cold\":%s,"
+        "\"task_current_thread_warm\":%s,\"task_multi_thread_cold\":%s,"
+        "\"task_multi_thread_warm\":%s,\"thread\":%s},\n"
+        " \"start_latency\":{\"thread\":%s,\"task_current_thread\":%s,"
+        "\"task_multi_thread\":%s},\n \"memory_per_waiter\":{\"task_parked\":%s,"
+        "\"task_joining\":%s,\"thread_blocked\":%s},\"ok\":%s}\n",
+        o.tasks, o.threads, o.rounds, o.workers, cost_json(ct_cold).c_str(),
+        cost_json(ct_warm).c_str(), cost_json(mt_cold).c_str(), cost_json(mt_warm).c_str(),
+        cost_json(threads).c_str(), latency_json(thread_latency).c_str(),
+        latency_json(ct_latency).c_str(), latency_json(mt_latency).c_str(),
+        memory_json(parked).c_str(), memory_json(joining).c_str(), memory_json(blocked).c_str(),
+        essentials ? "true" : "false");
+    return essentials ? 0 : 1;
+  }
   print_start_table(o, ct_cold, mt_cold, ct_warm, mt_warm, threads);
   print_memory_table(o, parked, joining, blocked);
-  const bool essentials =
-      ct_cold.ok() && ct_warm.ok() && threads.ok() && parked.ok() && joining.ok() && blocked.ok();
+  print_latency_table(
+      thread_latency, ct_latency, mt_latency,
+      "multi_thread (" + std::to_string(o.workers) + (o.workers == 1 ? " worker)" : " workers)"));
   return essentials ? 0 : 1;
 }
 

@@ -10,6 +10,9 @@
 //      (median of R rounds), vs create + join of M std::threads.
 //   2. memory: N tasks suspended at once (parked on a notify-like gate, and
 //      awaiting a join_handle) vs M std::threads blocked on a std::latch.
+//   3. start latency (start_latency.hpp): p50/p99 of the time from the spawn
+//      call to the first instruction of the body, for std::threads and for
+//      tasks on both flavors, one start at a time.
 // The fresh-process figures run in forked children before the parent does
 // anything else (see forked_child.hpp).
 
@@ -24,6 +27,7 @@ struct spawn_cost_options {
   std::size_t threads = 1'000;  ///< M
   std::size_t rounds = 5;       ///< R, warm rounds (median reported)
   std::size_t workers = 2;      ///< multi_thread workers
+  bool json = false;            ///< JSON on stdout instead of the tables
 };
 
 /// Parses the subcommand's arguments into `options`.
