@@ -70,9 +70,13 @@ function drawChart(c, parent) {
 }
 function drawTimeline(tl, parent) {
   el('h3', {}, parent, tl.title);
-  const ev = tl.ev.map(e => ({ k: e[0], l: e[1], t: e[2], o: e[3], s: e[4], e: e[5], n: tl.names[e[6]] }));
+  const ev = tl.ev.map(e => ({ k: e[0], l: e[1], t: e[2], o: e[3], s: e[4], e: e[5], n: tl.names[e[6]], w: e[7] >= 0 ? tl.names[e[7]] : '' }));
   let end = 1;
   for (const e of ev) end = Math.max(end, e.e);
+  // The dash of a waiting line says what the task waits on (waits_on).
+  const waitDash = w => /^(sleep|timer)/.test(w) ? '1 3'
+    : /^(mutex|shared_mutex|semaphore|barrier|latch|notify)/.test(w) ? '6 3'
+    : /^(read|write|I\/O)/.test(w) ? '8 2 2 2' : '3 3';
   // Tasks: their turns (run spans) in order of first appearance.
   const tasks = new Map();
   for (const e of ev) {
@@ -117,20 +121,21 @@ function drawTimeline(tl, parent) {
     }
     if (shape) {
       const what = ['turn of', 'parked', 'blocking job', 'span', 'spawn of', 'wake of', 'steal'][e.k];
-      el('svg:title', {}, shape, what + ' ' + (e.n || '') + (e.e > e.s ? ' — ' + fmtMs(e.e - e.s) : ' at ' + fmtMs(e.s)));
+      el('svg:title', {}, shape, what + ' ' + (e.n || '') + (e.e > e.s ? ' — ' + fmtMs(e.e - e.s) : ' at ' + fmtMs(e.s)) + (e.w ? ', then waits on ' + e.w : ''));
     }
   }
   const top = axisH + lanes.length * laneH + gap;
-  el('svg:text', { x: 0, y: top - 8 }, svg, 'tasks: turns ▬, waiting - - -');
+  el('svg:text', { x: 0, y: top - 8 }, svg, 'tasks: turns ▬, waiting on a timer ·····, a lock ━ ━, a channel - - -, I/O ━ · ━, other - - -');
   taskRows.forEach(([id, task], i) => {
     const y = top + i * 16;
     el('svg:text', { x: 0, y: y + 11 }, svg, (task.name || 'task ' + id).slice(0, 22));
-    let prev = null;
+    let prev = null, prevWait = '';
     for (const turn of task.turns) {
       if (prev !== null && turn.s > prev) {
-        const line = el('svg:line', { x1: x(prev), x2: x(turn.s), y1: y + 6, y2: y + 6, stroke: taskColor(id), 'stroke-dasharray': '3 3' }, svg);
-        el('svg:title', {}, line, (task.name || '') + ' waiting ' + fmtMs(turn.s - prev));
+        const line = el('svg:line', { x1: x(prev), x2: x(turn.s), y1: y + 6, y2: y + 6, stroke: taskColor(id), 'stroke-dasharray': waitDash(prevWait) }, svg);
+        el('svg:title', {}, line, (task.name || '') + ' waiting ' + fmtMs(turn.s - prev) + (prevWait ? ' on ' + prevWait : ''));
       }
+      prevWait = turn.w;
       const r = el('svg:rect', { x: x(turn.s), y: y, width: Math.max(0.8, x(turn.e) - x(turn.s)), height: 12, fill: taskColor(id) }, svg);
       el('svg:title', {}, r, (task.name || '') + ' on ' + tl.lanes[turn.l] + ' — ' + fmtMs(turn.e - turn.s));
       prev = turn.e;

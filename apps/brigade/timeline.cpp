@@ -83,12 +83,19 @@ std::string timeline::to_json() const {
     const bool is_spawn = e.what == trace_event::kind::spawn;
     const std::uint64_t task = renumber(e.task, is_spawn);
     const std::uint64_t other = renumber(e.other, false);
-    auto [it, inserted] = name_index.try_emplace(e.name, names.size());
-    if (inserted) names.push_back(e.name);
-    std::snprintf(num, sizeof num, "%s[%u,%u,%llu,%llu,%.1f,%.1f,%zu]", ev.empty() ? "" : ",",
-                  static_cast<unsigned>(e.what), e.lane, static_cast<unsigned long long>(task),
-                  static_cast<unsigned long long>(other), static_cast<double>(e.start_ns) / 1000.0,
-                  static_cast<double>(e.end_ns) / 1000.0, it->second);
+    auto intern = [&](const std::string& text) -> std::size_t {
+      auto [it, inserted] = name_index.try_emplace(text, names.size());
+      if (inserted) names.push_back(text);
+      return it->second;
+    };
+    const std::size_t name = intern(e.name);
+    // What the task waits on after this turn (run spans); -1: nothing.
+    const long long waits = e.waits_on.empty() ? -1 : static_cast<long long>(intern(e.waits_on));
+    std::snprintf(num, sizeof num, "%s[%u,%u,%llu,%llu,%.1f,%.1f,%zu,%lld]",
+                  ev.empty() ? "" : ",", static_cast<unsigned>(e.what), e.lane,
+                  static_cast<unsigned long long>(task), static_cast<unsigned long long>(other),
+                  static_cast<double>(e.start_ns) / 1000.0, static_cast<double>(e.end_ns) / 1000.0,
+                  name, waits);
     ev += num;
   }
   out += "],\"names\":[";
