@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-BRIGADE_PEERS = ("brigade-ct", "brigade-mt")
+BRIGADE_PEERS = ("brigade-ct", "brigade-mt", "brigade-ct-epoll", "brigade-ct-uring")
 BRIGADE_COLOR = "#c0392b"
 PEER_COLOR = "#7f8c8d"
 
@@ -67,6 +67,22 @@ def ratio(brigade, peer):
     return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
 
 
+def short(peer):
+    """brigade-ct-epoll -> ct-epoll (the flavor, for compact cells)."""
+    return peer[len("brigade-"):] if peer.startswith("brigade-") else peer
+
+
+def ct_cell(b, missing):
+    """The current_thread column: brigade-ct, or the per-backend rows of a
+    case that runs current_thread on each I/O backend (echo)."""
+    if "brigade-ct" in b:
+        return fmt(b["brigade-ct"])
+    backends = [f"{short(k)} {fmt(v)}" for k, v in sorted(b.items()) if k.startswith("brigade-ct-")]
+    if backends:
+        return ", ".join(backends)
+    return "n/a" if b else f"n/a ({missing})"
+
+
 def svg(case, title, better, unit, brig, rest, missing, footer):
     """A horizontal bar chart, one bar per peer, brigade in red."""
     bars = brig + rest
@@ -117,7 +133,7 @@ def summary_table(result):
         missing = result["brigade_missing"].get(case, "?")
         rows.append(
             f"| `{case}` | {result['units'].get(case, '')} "
-            f"| {fmt(b['brigade-ct']) if 'brigade-ct' in b else ('n/a' if b else f'n/a ({missing})')} "
+            f"| {ct_cell(b, missing)} "
             f"| {fmt(b['brigade-mt']) if 'brigade-mt' in b else 'n/a'} "
             f"| {best_peer[0] + ' ' + fmt(best_peer[1]) if best_peer else '-'} | {tokio} "
             f"| {ratio(best_b, best_peer[1]) if best_b is not None and best_peer else '-'} |")
@@ -144,8 +160,8 @@ def main():
     footer = (f"bench/peers/run.sh, {result['date']}, commit {commit}, medians of "
               f"{result['repeats']}; one run on a shared machine: compare ratios")
     summary = summary_table(result)
-    table = ["| case | peer | median | brigade-ct / peer | brigade-mt / peer |",
-             "|---|---|---:|---:|---:|"]
+    table = ["| case | peer | median | brigade / peer |",
+             "|---|---|---:|---|"]
     charts = []
     for case, title, better in result["cases"]:
         brig, rest = case_rows(result, case)
@@ -155,13 +171,12 @@ def main():
         missing = result["brigade_missing"].get(case, "?")
         label = f"`{case}` ({unit})"
         if not brig:
-            table.append(f"| {label} | brigade | n/a (brigade {missing} not implemented yet) | | |")
+            table.append(f"| {label} | brigade | n/a (brigade {missing} not implemented yet) | |")
         for peer, v in brig:
-            table.append(f"| {label} | **{peer}** | **{fmt(v)}** | | |")
+            table.append(f"| {label} | **{peer}** | **{fmt(v)}** | |")
         for peer, v in rest:
-            r = {bp: ratio(bv, v) for bp, bv in brig if v > 0}
-            table.append(f"| {label} | {peer} | {fmt(v)} | {r.get('brigade-ct', '')} "
-                         f"| {r.get('brigade-mt', '')} |")
+            r = ", ".join(f"{short(bp)} {ratio(bv, v)}" for bp, bv in brig if v > 0)
+            table.append(f"| {label} | {peer} | {fmt(v)} | {r} |")
         with open(os.path.join(chart_dir, f"{case}.svg"), "w") as f:
             f.write(svg(case, title, better, unit, brig, rest, missing, footer))
         charts.append(f"### {case}\n\n{title}.\n\n![{case}](benchmarks/{case}.svg)\n")
