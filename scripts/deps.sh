@@ -11,6 +11,7 @@ packages=(
   clang-format-14
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev                         # io_uring backend
+  libasio-dev libuv1-dev libtbb-dev    # bench/peers: the C/C++ peers CI builds
 )
 
 missing=()
