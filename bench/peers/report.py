@@ -140,6 +140,43 @@ def summary_table(result):
     return rows
 
 
+# What each multi_thread scheduler micro benchmark runs (rt_multi_thread_bench.cpp).
+MICRO_NOTES = {
+    "BM_mt_spawn_many_local": "10,000 tasks spawned from one task",
+    "BM_mt_spawn_many_remote_idle": "10,000 tasks spawned from outside the runtime, then joined",
+    "BM_mt_spawn_many_remote_busy": "the same while 2 tasks per worker keep the workers busy yielding",
+    "BM_mt_yield_many": "200 tasks each yielding 1,000 times",
+    "BM_mt_ping_pong": "1,000 pairs of tasks, a round trip over two oneshots each",
+    "BM_mt_chained_spawn": "a chain of 1,000 tasks, each spawning the next",
+}
+
+
+def micro_section(path):
+    """The table of a Google Benchmark JSON file (docs/benchmarks/micro.json,
+    written by the command in the template): the median of each benchmark's
+    per-item counters, with the run's date, commit and load."""
+    if not os.path.exists(path):
+        return "No micro benchmark results recorded yet (`docs/benchmarks/micro.json`)."
+    with open(path) as f:
+        data = json.load(f)
+    ctx = data.get("context", {})
+    rows = ["| benchmark | what | figure | median |", "|---|---|---|---:|"]
+    for b in data.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        name = b.get("run_name", b["name"]).replace("/real_time", "")
+        base = name.split("/")[0]
+        for key, v in sorted(b.items()):
+            if key.startswith(("ns_per_", "us_per_")):
+                rows.append(f"| `{name}` | {MICRO_NOTES.get(base, '')} | {key} | {fmt(v)} |")
+    load = ", ".join(f"{x:.1f}" for x in ctx.get("load_avg", []))
+    reps = max((b.get("repetitions", 1) for b in data.get("benchmarks", [])), default=1)
+    head = (f"- date: {ctx.get('date', '?')}\n- commit: {ctx.get('commit', '?')}\n"
+            f"- machine: {ctx.get('num_cpus', '?')} vCPU, {ctx.get('mhz_per_cpu', '?')} MHz, "
+            f"load average {load} (1, 5, 15 min)\n- medians of {reps} repetitions\n")
+    return head + "\n" + "\n".join(rows)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: report.py <results.json> <repo root>")
@@ -194,6 +231,7 @@ def main():
         quick=" (--quick subset)" if result["quick"] else "",
         summary="\n".join(summary), table="\n".join(table), charts="\n".join(charts),
         versions="\n".join(version_lines),
+        micro=micro_section(os.path.join(chart_dir, "micro.json")),
         na="\n".join(na_lines) if na_lines else "- none")
     with open(os.path.join(root, "docs", "benchmarks.md"), "w") as f:
         f.write(doc)
