@@ -350,12 +350,12 @@ def print_table(result):
             continue
         print(f"\n{case}: {title} ({better} is better)")
         if not brig:
-            print(f"  {'brigade':<12} n/a (brigade {result['brigade_missing'].get(case, '?')} not implemented yet)")
+            print(f"  {'brigade':<16} n/a (brigade {result['brigade_missing'].get(case, '?')} not implemented yet)")
         for p, v in brig:
-            print(f"  {p:<12} {fmt(v):>12}")
+            print(f"  {p:<16} {fmt(v):>12}")
         for p, v in rest:
             ratios = "  ".join(f"{bp}/peer {ratio(bv, v)}" for bp, bv in brig if v > 0)
-            print(f"  {p:<12} {fmt(v):>12}   {ratios}")
+            print(f"  {p:<16} {fmt(v):>12}   {ratios}")
 
 
 if __name__ == "__main__":
