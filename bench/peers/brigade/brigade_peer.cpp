@@ -25,6 +25,7 @@
 #include <brigade/runtime_options.hpp>
 #include <brigade/spawn.hpp>
 #include <brigade/sync/mutex.hpp>
+#include <brigade/sync/notify.hpp>
 #include <brigade/task.hpp>
 #include <brigade/time/sleep.hpp>
 
@@ -114,33 +115,35 @@ bg::task<> fib_case(int n, const std::string& peer) {
 
 // ---- bytes per idle task ----------------------------------------------------
 
-/// brigade has no notify yet: an idle task here awaits the join_handle of
-/// the next link of a chain, whose tail (the gate) waits for `release`. The
-/// gate spins on yield_now; every other link is parked, allocating nothing.
-struct idle_chain {
-  std::atomic<std::size_t> parked{0};  // seq_cst: multi_thread runs are allowed too
-  std::atomic<bool> release{false};
-};
-
-bg::task<> chain_link(std::size_t remaining, idle_chain& chain) {
-  if (remaining == 0) {
-    ++chain.parked;
-    while (!chain.release) co_await bg::yield_now();
-    co_return;
-  }
-  bg::join_handle<void> next = bg::spawn(chain_link(remaining - 1, chain));
-  ++chain.parked;
-  co_await next;
+/// One idle task: counts itself, then waits on the shared notify (Tokio's
+/// peer: Notify::notified()), and counts itself again once woken.
+bg::task<> notify_idle_task(bg::notify& ready, std::atomic<std::size_t>& parked,
+                            std::atomic<std::size_t>& woken) {
+  parked.fetch_add(1);  // seq_cst: multi_thread runs are allowed too
+  co_await ready.notified();
+  woken.fetch_add(1);
 }
 
+/// n tasks each waiting on one shared brigade::notify; RSS growth per task
+/// (the handle vector is allocated inside the window, as in Tokio's peer).
 bg::task<> idle_bytes_case(std::size_t n, const std::string& peer) {
-  idle_chain chain;
+  bg::notify ready;
+  std::atomic<std::size_t> parked{0};
+  std::atomic<std::size_t> woken{0};
   const long long before = peer_rss_bytes();
-  bg::join_handle<void> head = bg::spawn(chain_link(n - 1, chain));
-  while (chain.parked < n) co_await bg::yield_now();
+  std::vector<bg::join_handle<void>> handles(n);
+  for (std::size_t i = 0; i < n; ++i)
+    handles[i] = bg::spawn(notify_idle_task(ready, parked, woken));
+  while (parked.load() < n) co_await bg::yield_now();
+  co_await bg::yield_now();  // the last ones reach their wait
   const long long after = peer_rss_bytes();
-  chain.release = true;
-  co_await head;
+  // notify_all wakes the current waiters only: repeat until every task got
+  // it (on multi_thread one may still be on its way to the wait).
+  while (woken.load() < n) {
+    ready.notify_all();
+    co_await bg::yield_now();
+  }
+  for (bg::join_handle<void>& h : handles) co_await h;
   peer_report("idle_bytes", peer.c_str(),
               static_cast<double>(after - before) / static_cast<double>(n), "bytes");
 }
