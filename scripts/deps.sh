@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev                         # io_uring backend
   chromium                             # headless check of the brigade HTML reports
+  libasio-dev libuv1-dev libtbb-dev    # bench/peers: the C/C++ peers CI builds
 )
 
 missing=()

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-BRIGADE_PEERS = ("brigade-ct", "brigade-mt")
+BRIGADE_PEERS = ("brigade-ct", "brigade-mt", "brigade-ct-epoll", "brigade-ct-uring")
 BRIGADE_COLOR = "#c0392b"
 PEER_COLOR = "#7f8c8d"
 
@@ -67,6 +67,22 @@ def ratio(brigade, peer):
     return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
 
 
+def short(peer):
+    """brigade-ct-epoll -> ct-epoll (the flavor, for compact cells)."""
+    return peer[len("brigade-"):] if peer.startswith("brigade-") else peer
+
+
+def ct_cell(b, missing):
+    """The current_thread column: brigade-ct, or the per-backend rows of a
+    case that runs current_thread on each I/O backend (echo)."""
+    if "brigade-ct" in b:
+        return fmt(b["brigade-ct"])
+    backends = [f"{short(k)} {fmt(v)}" for k, v in sorted(b.items()) if k.startswith("brigade-ct-")]
+    if backends:
+        return ", ".join(backends)
+    return "n/a" if b else f"n/a ({missing})"
+
+
 def svg(case, title, better, unit, brig, rest, missing, footer):
     """A horizontal bar chart, one bar per peer, brigade in red."""
     bars = brig + rest
@@ -117,11 +133,48 @@ def summary_table(result):
         missing = result["brigade_missing"].get(case, "?")
         rows.append(
             f"| `{case}` | {result['units'].get(case, '')} "
-            f"| {fmt(b['brigade-ct']) if 'brigade-ct' in b else ('n/a' if b else f'n/a ({missing})')} "
+            f"| {ct_cell(b, missing)} "
             f"| {fmt(b['brigade-mt']) if 'brigade-mt' in b else 'n/a'} "
             f"| {best_peer[0] + ' ' + fmt(best_peer[1]) if best_peer else '-'} | {tokio} "
             f"| {ratio(best_b, best_peer[1]) if best_b is not None and best_peer else '-'} |")
     return rows
+
+
+# What each multi_thread scheduler micro benchmark runs (rt_multi_thread_bench.cpp).
+MICRO_NOTES = {
+    "BM_mt_spawn_many_local": "10,000 tasks spawned from one task",
+    "BM_mt_spawn_many_remote_idle": "10,000 tasks spawned from outside the runtime, then joined",
+    "BM_mt_spawn_many_remote_busy": "the same while 2 tasks per worker keep the workers busy yielding",
+    "BM_mt_yield_many": "200 tasks each yielding 1,000 times",
+    "BM_mt_ping_pong": "1,000 pairs of tasks, a round trip over two oneshots each",
+    "BM_mt_chained_spawn": "a chain of 1,000 tasks, each spawning the next",
+}
+
+
+def micro_section(path):
+    """The table of a Google Benchmark JSON file (docs/benchmarks/micro.json,
+    written by the command in the template): the median of each benchmark's
+    per-item counters, with the run's date, commit and load."""
+    if not os.path.exists(path):
+        return "No micro benchmark results recorded yet (`docs/benchmarks/micro.json`)."
+    with open(path) as f:
+        data = json.load(f)
+    ctx = data.get("context", {})
+    rows = ["| benchmark | what | figure | median |", "|---|---|---|---:|"]
+    for b in data.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        name = b.get("run_name", b["name"]).replace("/real_time", "")
+        base = name.split("/")[0]
+        for key, v in sorted(b.items()):
+            if key.startswith(("ns_per_", "us_per_")):
+                rows.append(f"| `{name}` | {MICRO_NOTES.get(base, '')} | {key} | {fmt(v)} |")
+    load = ", ".join(f"{x:.1f}" for x in ctx.get("load_avg", []))
+    reps = max((b.get("repetitions", 1) for b in data.get("benchmarks", [])), default=1)
+    head = (f"- date: {ctx.get('date', '?')}\n- commit: {ctx.get('commit', '?')}\n"
+            f"- machine: {ctx.get('num_cpus', '?')} vCPU, {ctx.get('mhz_per_cpu', '?')} MHz, "
+            f"load average {load} (1, 5, 15 min)\n- medians of {reps} repetitions\n")
+    return head + "\n" + "\n".join(rows)
 
 
 def main():
@@ -144,8 +197,8 @@ def main():
     footer = (f"bench/peers/run.sh, {result['date']}, commit {commit}, medians of "
               f"{result['repeats']}; one run on a shared machine: compare ratios")
     summary = summary_table(result)
-    table = ["| case | peer | median | brigade-ct / peer | brigade-mt / peer |",
-             "|---|---|---:|---:|---:|"]
+    table = ["| case | peer | median | brigade / peer |",
+             "|---|---|---:|---|"]
     charts = []
     for case, title, better in result["cases"]:
         brig, rest = case_rows(result, case)
@@ -155,13 +208,12 @@ def main():
         missing = result["brigade_missing"].get(case, "?")
         label = f"`{case}` ({unit})"
         if not brig:
-            table.append(f"| {label} | brigade | n/a (brigade {missing} not implemented yet) | | |")
+            table.append(f"| {label} | brigade | n/a (brigade {missing} not implemented yet) | |")
         for peer, v in brig:
-            table.append(f"| {label} | **{peer}** | **{fmt(v)}** | | |")
+            table.append(f"| {label} | **{peer}** | **{fmt(v)}** | |")
         for peer, v in rest:
-            r = {bp: ratio(bv, v) for bp, bv in brig if v > 0}
-            table.append(f"| {label} | {peer} | {fmt(v)} | {r.get('brigade-ct', '')} "
-                         f"| {r.get('brigade-mt', '')} |")
+            r = ", ".join(f"{short(bp)} {ratio(bv, v)}" for bp, bv in brig if v > 0)
+            table.append(f"| {label} | {peer} | {fmt(v)} | {r} |")
         with open(os.path.join(chart_dir, f"{case}.svg"), "w") as f:
             f.write(svg(case, title, better, unit, brig, rest, missing, footer))
         charts.append(f"### {case}\n\n{title}.\n\n![{case}](benchmarks/{case}.svg)\n")
@@ -179,6 +231,7 @@ def main():
         quick=" (--quick subset)" if result["quick"] else "",
         summary="\n".join(summary), table="\n".join(table), charts="\n".join(charts),
         versions="\n".join(version_lines),
+        micro=micro_section(os.path.join(chart_dir, "micro.json")),
         na="\n".join(na_lines) if na_lines else "- none")
     with open(os.path.join(root, "docs", "benchmarks.md"), "w") as f:
         f.write(doc)
