@@ -2,7 +2,8 @@
 # Builds and runs every test, as CI does (.ci/run calls this):
 #   1. scripts/deps.sh          install missing Debian packages
 #   2. scripts/check-format.sh  clang-format 14 over every C++ file
-#   3. cmake --workflow --preset dev    g++ Debug, -Werror, tests+examples+apps
+#   3. cmake --workflow --preset dev    g++ Debug, -Werror, tests+examples+apps,
+#                                       benchmarks built and smoke-run (label bench)
 #   4. cmake --workflow --preset asan   clang, AddressSanitizer + UBSan
 #   5. cmake --workflow --preset tsan   clang, ThreadSanitizer
 # Every step runs even if an earlier one failed; the script ends with each

@@ -101,6 +101,15 @@ class join_wait {
 /// that fails is reported to the runtime's unhandled_exception hook, as is a
 /// failure whose handle is dropped without being awaited.
 ///
+/// Lifetime (differs from Tokio): the task's result lives in its coroutine
+/// frame, so a finished task's frame, and with it the task's *parameters*
+/// (what it took by value), lives until the handle is awaited, detached or
+/// destroyed. A body's locals are gone when it finishes; its parameters are
+/// not. A producer that takes an mpsc_sender by value therefore keeps the
+/// channel open while its handle is held: move such parameters into a local
+/// in the body (`auto tx = std::move(tx_param);`) or detach the handle. See
+/// docs/pitfalls.md §8.
+///
 /// Resumes on: the worker that runs the awaiting task after the spawned task
 /// completes (on current_thread, the runtime's thread).
 /// Cancellation: cancellable. If the awaiting task is aborted, the await
