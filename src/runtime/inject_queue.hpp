@@ -54,6 +54,22 @@ class inject_queue {
     return t;
   }
 
+  /// Moves up to `max` tasks, oldest first, into `out` under one lock.
+  /// Returns how many.
+  std::size_t pop_batch(std::size_t max, task_list& out) noexcept {
+    if (empty() || max == 0) return 0;
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    while (n < max) {
+      task_header* t = list_.pop_front();
+      if (t == nullptr) break;
+      out.push_back(t);
+      ++n;
+    }
+    len_.store(list_.size(), memory_order_relaxed);
+    return n;
+  }
+
   /// Refuses later pushes. Returns what was queued.
   void close(task_list& out) noexcept {
     std::lock_guard lock(mutex_);

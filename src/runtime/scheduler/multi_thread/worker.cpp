@@ -5,6 +5,7 @@
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/random.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -62,7 +63,23 @@ task_header* worker::next_task() noexcept {
   }
   lifo_runs_ = 0;
   if (task_header* t = queue_.pop()) return t;
-  return sched_.inject().pop();
+  return take_inject_share();
+}
+
+task_header* worker::take_inject_share() noexcept {
+  // Our queue is empty: take a fair share of the inject queue under one lock
+  // (Tokio's next_remote_task_batch) instead of one task per lock: run the
+  // first, queue the rest locally, where other workers can steal them. At
+  // most half our capacity, so the pushes below never overflow.
+  inject_queue& inject = sched_.inject();
+  if (inject.empty()) return nullptr;
+  const std::size_t share =
+      std::min<std::size_t>(inject.size() / sched_.num_workers() + 1, local_queue::capacity / 2);
+  task_list batch;
+  inject.pop_batch(share, batch);
+  task_header* first = batch.pop_front();
+  while (task_header* t = batch.pop_front()) queue_.push_back(t, inject);
+  return first;
 }
 
 task_header* worker::steal_work() noexcept {
@@ -81,7 +98,7 @@ task_header* worker::steal_work() noexcept {
       return t;
     }
   }
-  return sched_.inject().pop();
+  return take_inject_share();
 }
 
 void worker::run_one(task_header* t) noexcept {

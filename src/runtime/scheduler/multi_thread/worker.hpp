@@ -62,6 +62,9 @@ class worker {
 
  private:
   void run() noexcept;
+  /// The queue is empty: a batch from the inject queue (the first is
+  /// returned, the rest queued locally); null when it is empty too.
+  task_header* take_inject_share() noexcept;
   task_header* next_task() noexcept;
   task_header* steal_work() noexcept;
   void run_one(task_header* t) noexcept;
