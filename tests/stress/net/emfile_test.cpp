@@ -204,7 +204,8 @@ class Emfile : public ::testing::TestWithParam<std::tuple<bg::io_backend, bg::fl
 }  // namespace
 
 TEST_P(Emfile, AcceptLoopSurvivesExhaustionCheaplyAndServesAgain) {
-  const auto [backend, fl] = GetParam();
+  const bg::io_backend backend = std::get<0>(GetParam());
+  const bg::flavor fl = std::get<1>(GetParam());
   if (!bg::testing::backend_available(backend)) GTEST_SKIP() << "backend unavailable";
   ASSERT_EQ(bg::testing::process_threads(), 1) << "a thread is alive before fork";
   bg::testing::pipe_pair info;
