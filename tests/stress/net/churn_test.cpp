@@ -168,7 +168,10 @@ TEST_P(Churn, ConnectEchoCloseCyclesReturnToBaseline) {
   // Server tasks may still be closing their side of the last connections
   // when the count is taken; it must not grow with the number of cycles.
   EXPECT_LE(f.fds_after, f.fds_warm + 2 * loops);
-  EXPECT_LT(f.after - f.baseline, rss_slack);
+  // Sanitizer builds hold freed memory back on purpose (ASan's quarantine
+  // keeps up to 256 MiB): the RSS bound holds in the plain build only;
+  // LeakSanitizer checks for leaks there.
+  if (!under_sanitizer) EXPECT_LT(f.after - f.baseline, rss_slack);
   EXPECT_EQ(bg::testing::open_fds(), fds_before) << "descriptors leaked";
 }
 
