@@ -171,7 +171,9 @@ TEST_P(Churn, ConnectEchoCloseCyclesReturnToBaseline) {
   // Sanitizer builds hold freed memory back on purpose (ASan's quarantine
   // keeps up to 256 MiB): the RSS bound holds in the plain build only;
   // LeakSanitizer checks for leaks there.
-  if (!under_sanitizer) EXPECT_LT(f.after - f.baseline, rss_slack);
+  if (!under_sanitizer) {
+    EXPECT_LT(f.after - f.baseline, rss_slack);
+  }
   EXPECT_EQ(bg::testing::open_fds(), fds_before) << "descriptors leaked";
 }
 
