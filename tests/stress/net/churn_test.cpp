@@ -53,8 +53,9 @@ constexpr bool under_sanitizer = false;
 constexpr bool under_sanitizer = false;
 #endif
 
-/// 100,000 cycles take 30-45 s per variant in the Debug build on the shared
-/// 2-core machine (mostly kernel time); the sanitizer builds run a quarter.
+/// 100,000 cycles take 7-9 s per variant in the Debug build (30-45 s when the
+/// shared 2-core machine is busy; mostly kernel time); the sanitizer builds
+/// run a quarter.
 int total_cycles() {
   std::ifstream f("/proc/sys/net/ipv4/tcp_tw_reuse");
   int reuse = 0;
