@@ -43,6 +43,15 @@ int open_socket(int domain, int type) {
   return fd;
 }
 
+io_registration open_registered_socket(int domain, int type, std::string_view op,
+                                       const op_target& target) {
+  try {
+    return io_registration::attach(open_socket(domain, type));
+  } catch (const std::system_error& e) {
+    throw_io_error(e.code().value(), op, target);
+  }
+}
+
 task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer buf,
                               op_target target) {
   auto guard = reg.begin(io_interest::read, "read");

@@ -41,6 +41,13 @@ task<> stream_write_all(const io_registration& reg, net::const_buffer buf, op_ta
 /// A non-blocking, close-on-exec socket. Throws std::system_error.
 int open_socket(int domain, int type);
 
+/// open_socket, registered with the current runtime's driver. A failure of
+/// either step (EMFILE, ENOMEM, ...) throws std::system_error naming `op`
+/// and `target` ("connect 127.0.0.1:80: Cannot allocate memory"), like every
+/// other error of the operation.
+io_registration open_registered_socket(int domain, int type, std::string_view op,
+                                       const op_target& target);
+
 /// Connects `reg`'s socket to `addr` and waits for the handshake.
 task<> stream_connect(const io_registration& reg, const sockaddr* addr, socklen_t len,
                       op_target target);

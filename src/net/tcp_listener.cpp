@@ -40,8 +40,7 @@ task<tcp_listener> tcp_listener::bind(address local, listen_options options) {
   tcp_listener l;
   l.local_ = local;
   const op_target target{&l.local_, nullptr};
-  l.reg_ = brigade::detail::io_registration::attach(
-      brigade::detail::open_socket(local.family(), SOCK_STREAM));
+  l.reg_ = brigade::detail::open_registered_socket(local.family(), SOCK_STREAM, "bind", target);
   const int fd = l.reg_.fd();
   const int on = 1;
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {

@@ -25,7 +25,10 @@ tcp_stream tcp_stream::adopt(int fd, address peer) {
 
 task<tcp_stream> tcp_stream::connect(address peer) {
   if (peer.empty()) throw std::invalid_argument("tcp_stream::connect: empty address");
-  tcp_stream s = adopt(brigade::detail::open_socket(peer.family(), SOCK_STREAM), peer);
+  tcp_stream s;
+  s.peer_ = peer;
+  s.reg_ = brigade::detail::open_registered_socket(peer.family(), SOCK_STREAM, "connect",
+                                                   op_target{&s.peer_, nullptr});
   co_await brigade::detail::stream_connect(s.reg_, peer.data(), peer.size(),
                                            op_target{&s.peer_, nullptr});
   co_return s;

@@ -26,8 +26,8 @@ task<udp_socket> udp_socket::bind(address local) {
   if (local.empty()) throw std::invalid_argument("udp_socket::bind: empty address");
   udp_socket u;
   u.local_ = local;
-  u.reg_ = brigade::detail::io_registration::attach(
-      brigade::detail::open_socket(local.family(), SOCK_DGRAM));
+  u.reg_ = brigade::detail::open_registered_socket(local.family(), SOCK_DGRAM, "bind",
+                                                   op_target{&u.local_, nullptr});
   if (::bind(u.reg_.fd(), local.data(), local.size()) != 0) {
     brigade::detail::throw_io_error(errno, "bind", op_target{&u.local_, nullptr});
   }

@@ -46,7 +46,10 @@ unix_stream unix_stream::adopt(int fd, std::string path) {
 
 task<unix_stream> unix_stream::connect(std::string path) {
   const sockaddr_un sa = unix_address(path);
-  unix_stream s = adopt(brigade::detail::open_socket(AF_UNIX, SOCK_STREAM), std::move(path));
+  unix_stream s;
+  s.path_ = std::move(path);
+  s.reg_ = brigade::detail::open_registered_socket(AF_UNIX, SOCK_STREAM, "connect",
+                                                   op_target{nullptr, &s.path_});
   co_await brigade::detail::stream_connect(s.reg_, reinterpret_cast<const sockaddr*>(&sa),
                                            sizeof sa, op_target{nullptr, &s.path_});
   co_return s;
@@ -95,8 +98,8 @@ task<unix_listener> unix_listener::bind(std::string path, int backlog) {
   const sockaddr_un sa = unix_address(path);
   unix_listener l;
   l.path_ = std::move(path);
-  l.reg_ =
-      brigade::detail::io_registration::attach(brigade::detail::open_socket(AF_UNIX, SOCK_STREAM));
+  l.reg_ = brigade::detail::open_registered_socket(AF_UNIX, SOCK_STREAM, "bind",
+                                                   op_target{nullptr, &l.path_});
   if (::bind(l.reg_.fd(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
     brigade::detail::throw_io_error(errno, "bind", op_target{nullptr, &l.path_});
   }
