@@ -41,7 +41,12 @@ template <class T>
 task<std::optional<result_slot_t<T>>> try_timeout_impl(duration d, task<T> t) {
   auto r = co_await when_any(std::move(t), sleep_task(d));
   if (r.index == 1) co_return std::nullopt;
-  co_return std::optional<result_slot_t<T>>{std::move(std::get<0>(r.value))};
+  if constexpr (std::is_void_v<T>) {
+    // Both sides are task<void>: when_any's value is a plain monostate.
+    co_return std::optional<result_slot_t<T>>{std::in_place};
+  } else {
+    co_return std::optional<result_slot_t<T>>{std::move(std::get<0>(r.value))};
+  }
 }
 
 template <class T>

@@ -64,6 +64,20 @@ TEST_P(TimeoutPaused, TryTimeoutIsAValue) {
   }());
 }
 
+bg::task<void> slow_void(bg::duration d) { co_await bg::sleep(d); }
+
+TEST_P(TimeoutPaused, TryTimeoutOfAVoidTask) {
+  bg::runtime rt{paused(GetParam())};
+  rt.block_on([]() -> bg::task<void> {
+    const auto t0 = bg::now();
+    auto late = co_await bg::try_timeout(5ms, slow_void(1s));
+    EXPECT_FALSE(late.has_value());
+    EXPECT_EQ(bg::now() - t0, 5ms);
+    auto ok = co_await bg::try_timeout(5s, slow_void(1ms));
+    EXPECT_TRUE(ok.has_value());
+  }());
+}
+
 bg::task<void> wait_for(bg::testing::manual_event* ev) { co_await ev->wait(); }
 
 TEST_P(TimeoutPaused, WrapsAnyAwaitable) {
