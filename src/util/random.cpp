@@ -60,4 +60,16 @@ std::uint64_t random_u64() noexcept {
   return s.next();
 }
 
+bool chaos_enabled() noexcept {
+  static const bool on = [] {
+    const char* s = std::getenv("BRIGADE_CHAOS");
+    return s != nullptr && *s != '\0' && *s != '0';
+  }();
+  return on;
+}
+
+bool chaos_coin(std::uint64_t one_in) noexcept {
+  return chaos_enabled() && random_below(one_in) == 0;
+}
+
 }  // namespace brigade::detail

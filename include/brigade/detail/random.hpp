@@ -25,4 +25,16 @@ inline std::uint64_t random_below(std::uint64_t bound) noexcept {
   return static_cast<std::uint64_t>((static_cast<random_u128>(random_u64()) * bound) >> 64);
 }
 
+/// Chaos scheduling (RELIABILITY.md R2): when the BRIGADE_CHAOS environment
+/// variable is set (and not "0"), the multi_thread workers perturb their
+/// choices with the seeded source: the LIFO slot is skipped, woken tasks go
+/// to the inject queue, a task about to run yields its turn to the next one.
+/// Every perturbation is a legal schedule; they only make rare interleavings
+/// common for the stress tests. Read once per process.
+bool chaos_enabled() noexcept;
+
+/// True with probability 1/one_in when chaos is enabled; always false
+/// otherwise (one predictable branch).
+bool chaos_coin(std::uint64_t one_in) noexcept;
+
 }  // namespace brigade::detail

@@ -29,6 +29,17 @@ void worker::join() {
 }
 
 void worker::schedule_local(task_header* t) noexcept {
+  if (chaos_) [[unlikely]] {
+    if (chaos_coin(4)) {  // skip the LIFO slot
+      queue_.push_back(t, sched_.inject());
+      sched_.notify_parked();
+      return;
+    }
+    if (chaos_coin(8) && sched_.inject().push(t)) {  // as if woken remotely
+      sched_.notify_parked();
+      return;
+    }
+  }
   // The woken task runs next; the one it displaces goes to the queue, where
   // an idle worker may steal it.
   if (task_header* prev = lifo_.exchange(t, memory_order_relaxed)) {
@@ -181,6 +192,12 @@ void worker::run() noexcept {
   if (sched_.get_tracer() != nullptr) sched_.trace_lane("worker", index_);
   while (!sched_.is_shutdown()) {
     if (task_header* t = next_task()) {
+      if (chaos_ && chaos_coin(16)) {
+        // Yield this turn: the task goes to the back of the queue.
+        queue_.push_back(t, sched_.inject());
+        sched_.notify_parked();
+        continue;
+      }
       run_one(t);
       continue;
     }

@@ -23,6 +23,7 @@
 #include "runtime/scheduler/multi_thread/local_queue.hpp"
 
 #include <brigade/detail/atomic.hpp>
+#include <brigade/detail/random.hpp>
 
 #include <cstdint>
 #include <thread>
@@ -79,6 +80,7 @@ class worker {
   // Owner-only in effect; atomic so metrics/idle checks may peek.
   atomic<task_header*> lifo_{nullptr};
   std::uint32_t lifo_runs_ = 0;
+  const bool chaos_ = chaos_enabled();  // BRIGADE_CHAOS (detail/random.hpp)
   std::uint64_t tick_ = 0;
   bool searching_ = false;
   parker parker_;
