@@ -3,6 +3,7 @@
 
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
+#include <brigade/detail/spawned_result.hpp>
 #include <brigade/detail/task_header.hpp>
 #include <brigade/detail/wait_info.hpp>
 #include <brigade/task.hpp>
@@ -101,14 +102,12 @@ class join_wait {
 /// that fails is reported to the runtime's unhandled_exception hook, as is a
 /// failure whose handle is dropped without being awaited.
 ///
-/// Lifetime (differs from Tokio): the task's result lives in its coroutine
-/// frame, so a finished task's frame, and with it the task's *parameters*
-/// (what it took by value), lives until the handle is awaited, detached or
-/// destroyed. A body's locals are gone when it finishes; its parameters are
-/// not. A producer that takes an mpsc_sender by value therefore keeps the
-/// channel open while its handle is held: move such parameters into a local
-/// in the body (`auto tx = std::move(tx_param);`) or detach the handle. See
-/// docs/pitfalls.md §8.
+/// Lifetime: when the task finishes, its frame (with the parameters it took
+/// by value) is destroyed at once, as Tokio drops a finished future; the
+/// result waits in a small stash at the end of the task's block until the
+/// handle takes it, and is destroyed with the block if never taken. One
+/// exception: a result type whose move constructor may throw stays in the
+/// frame, which then lives until the handle is consumed (docs/pitfalls.md §8).
 ///
 /// Resumes on: the worker that runs the awaiting task after the spawned task
 /// completes (on current_thread, the runtime's thread).
@@ -177,26 +176,15 @@ class [[nodiscard]] join_handle {
     if (!h->is_complete()) {
       throw std::logic_error("brigade: join_handle result taken before completion");
     }
-    // The handle is consumed whatever the outcome: take what we need out of
-    // the header first, drop our reference, then return or rethrow.
+    // The handle is consumed whatever the outcome: the guard drops our
+    // reference after the result was moved out (or while the exception,
+    // which holds its own reference, propagates).
     observed_ = true;
-    if (h->state_.load(std::memory_order_relaxed) & detail::task_header::frame_gone) {
-      reset();
-      throw cancelled{};
-    }
-    if (std::exception_ptr e = h->exception_) {
-      reset();
-      std::rethrow_exception(std::move(e));
-    }
-    using promise = detail::task_promise<T>;
-    auto frame = std::coroutine_handle<promise>::from_address(h->frame());
-    if constexpr (std::is_void_v<T>) {
-      reset();
-    } else {
-      T value = frame.promise().take_result();
-      reset();
-      return value;
-    }
+    struct consume {  // drops our reference on every path, after the take
+      join_handle& self;
+      ~consume() { self.reset(); }
+    } consumed{*this};
+    return detail::take_spawned_result<T>(h);
   }
 
   /// For brigade internals (when_all, block_on).

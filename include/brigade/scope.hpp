@@ -23,6 +23,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/spawned_result.hpp>
 #include <brigade/detail/task_group_state.hpp>
 #include <brigade/task.hpp>
 
@@ -214,12 +215,7 @@ class task_group {
   }
 
   static decltype(auto) take(detail::group_child* c) {
-    if (c->task->state_.load(detail::memory_order_acquire) & detail::task_header::frame_gone) {
-      throw cancelled{};
-    }
-    return std::coroutine_handle<detail::task_promise<T>>::from_address(c->task->frame())
-        .promise()
-        .take_result();
+    return detail::take_spawned_result<T>(c->task);
   }
 
   /// Drops a taken list; `observed` marks outcomes already delivered.

@@ -37,10 +37,13 @@ namespace detail {
 inline thread_local constinit void* tl_unclaimed_frame = nullptr;
 
 struct promise_base {
-  static void* operator new(std::size_t frame_size) {
-    void* block = allocate_block(frame_size + task_header::prefix_size);
+  static void* operator new(std::size_t frame_size) { return allocate_frame(frame_size, 0); }
+  /// One block: the header, the frame, and `extra` bytes after it (the
+  /// result stash of a task_promise<T>).
+  static void* allocate_frame(std::size_t frame_size, std::size_t extra) {
+    void* block = allocate_block(frame_size + extra + task_header::prefix_size);
     auto* header = ::new (block) task_header;
-    header->frame_size_ = static_cast<std::uint32_t>(frame_size);
+    header->frame_size_ = static_cast<std::uint32_t>(frame_size + extra);
     tl_unclaimed_frame = header->frame();
     return header->frame();
   }
@@ -97,7 +100,14 @@ struct promise_base {
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
       promise_base& p = self.promise();
-      if (p.spawned_header(self.address()) != nullptr) {
+      if (task_header* h = p.spawned_header(self.address())) {
+        // Move the value to the stash so the worker can destroy the frame
+        // (and the task's parameters) now rather than when the result is
+        // taken. A value whose move may throw stays in the frame.
+        bool release = true;
+        if constexpr (requires { self.promise().stash(h); }) release = self.promise().stash(h);
+        // relaxed: published with COMPLETE (acq_rel) by the worker.
+        if (release) h->state_.fetch_or(task_header::frame_released, memory_order_relaxed);
         return std::noop_coroutine();  // the worker completes the task
       }
       const std::uintptr_t next = p.continuation_ & ~prefixed;
@@ -119,8 +129,56 @@ struct promise_base {
   static constexpr std::uintptr_t prefixed = 1;
 };
 
+/// A spawned task's result, moved out of its frame at final suspend so that
+/// the frame is destroyed at completion. It lives at the end of the task's
+/// block: [ header | frame | pad | V value | destructor ]; the extra bytes
+/// are allocated with every task_promise<T> frame (awaited ones leave them
+/// unused). V is T, or T* for task<T&>.
+template <class V>
+struct result_stash {
+  static_assert(alignof(V) <= 16, "the frame is only 16-aligned");
+  static constexpr std::size_t value_bytes = (sizeof(V) + 7) & ~std::size_t{7};
+  static constexpr std::size_t extra(std::size_t frame_size) noexcept {
+    constexpr std::size_t a = alignof(V) < 8 ? 8 : alignof(V);
+    const std::size_t start = (frame_size + a - 1) & ~(a - 1);
+    return start - frame_size + value_bytes + sizeof(task_header::stash_dtor);
+  }
+  static V* at(task_header* h) noexcept {
+    return std::launder(reinterpret_cast<V*>(static_cast<char*>(h->frame()) + h->frame_size_ -
+                                             sizeof(task_header::stash_dtor) - value_bytes));
+  }
+  static void destroy(task_header* h) noexcept { std::destroy_at(at(h)); }
+
+  /// Moves `value` into h's stash. Non-trivially destructible values set
+  /// RESULT_STASHED so that a stash never taken is destroyed by release().
+  static void put(task_header* h, V&& value) noexcept {
+    ::new (static_cast<void*>(at(h))) V(std::move(value));
+    if constexpr (!std::is_trivially_destructible_v<V>) {
+      h->stash_destructor() = &destroy;
+      h->state_.fetch_or(task_header::result_stashed, memory_order_relaxed);
+    }
+  }
+  /// Moves the value out and ends the stash's lifetime.
+  static V take(task_header* h) noexcept {
+    V* p = at(h);
+    V v = std::move(*p);
+    if constexpr (!std::is_trivially_destructible_v<V>) {
+      std::destroy_at(p);
+      // relaxed: release() runs after the joiner's last fetch_sub (acq_rel).
+      h->state_.fetch_and(~task_header::result_stashed, memory_order_relaxed);
+    }
+    return v;
+  }
+};
+
 template <class T>
 struct task_promise : promise_base {
+  static void* operator new(std::size_t frame_size) {
+    return allocate_frame(frame_size, result_stash<T>::extra(frame_size));
+  }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    promise_base::operator delete(frame, size);
+  }
   task_promise() noexcept { claim_frame(frame()); }
   task<T> get_return_object() noexcept;
   void unhandled_exception() noexcept { exception_slot(frame()) = std::current_exception(); }
@@ -139,12 +197,31 @@ struct task_promise : promise_base {
     if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
     return std::move(*value_);
   }
+  /// Final suspend of a spawned task: moves the value to the stash. Returns
+  /// whether the frame may be destroyed now.
+  bool stash(task_header* h) noexcept {
+    if constexpr (!std::is_nothrow_move_constructible_v<T>) {
+      return false;
+    } else {
+      if (value_.has_value()) {
+        result_stash<T>::put(h, std::move(*value_));
+        value_.reset();
+      }
+      return true;
+    }
+  }
 
   std::optional<T> value_;
 };
 
 template <class T>
 struct task_promise<T&> : promise_base {
+  static void* operator new(std::size_t frame_size) {
+    return allocate_frame(frame_size, result_stash<T*>::extra(frame_size));
+  }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    promise_base::operator delete(frame, size);
+  }
   task_promise() noexcept { claim_frame(frame()); }
   task<T&> get_return_object() noexcept;
   void unhandled_exception() noexcept { exception_slot(frame()) = std::current_exception(); }
@@ -155,6 +232,10 @@ struct task_promise<T&> : promise_base {
   T& take_result() {
     if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
     return *value_;
+  }
+  bool stash(task_header* h) noexcept {
+    if (value_ != nullptr) result_stash<T*>::put(h, std::move(value_));
+    return true;
   }
   T* value_ = nullptr;
 };

@@ -64,9 +64,12 @@ run_result run_task(task_header* task) noexcept {
   const bool cancel = (prev & task_header::cancelled) != 0;
   if ((prev & task_header::started) == 0) {
     if (cancel) {
-      // Aborted before its first run: the body never starts.
+      // Aborted before its first run: the body never starts, and its frame
+      // (holding only the parameters) goes now.
       task->exception_ = std::make_exception_ptr(cancelled{});
       ctx.task = nullptr;
+      task->state_.fetch_or(task_header::frame_released, memory_order_relaxed);
+      task->frame_handle().destroy();
       complete_task(task);
       return run_result::completed;
     }
@@ -84,6 +87,13 @@ run_result run_task(task_header* task) noexcept {
   }
   ctx.task = nullptr;
   if (task->frame_handle().done()) {
+    // The final awaiter moved the result out (FRAME_RELEASED): destroy the
+    // frame now, so the task's parameters do not outlive it while a
+    // join_handle waits to take the result. Before completion is published:
+    // the joiner may free the block as soon as it sees COMPLETE.
+    if ((task->state_.load(memory_order_relaxed) & task_header::frame_released) != 0) {
+      task->frame_handle().destroy();
+    }
     complete_task(task);
     return run_result::completed;
   }

@@ -86,7 +86,8 @@ void task_header::release() noexcept {
   // destroys the frame.
   const state_t prev = state_.fetch_sub(ref_one, memory_order_acq_rel);
   if ((prev >> ref_shift) != 1) return;
-  if ((prev & frame_gone) == 0) frame_handle().destroy();
+  if ((prev & (frame_gone | frame_released)) == 0) frame_handle().destroy();
+  if ((prev & result_stashed) != 0) stash_destructor()(this);  // never taken
   free_task_block(this);
 }
 

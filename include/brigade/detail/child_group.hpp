@@ -26,6 +26,7 @@
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/random.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/spawned_result.hpp>
 #include <brigade/detail/wait_info.hpp>
 #include <brigade/task.hpp>
 
@@ -99,8 +100,7 @@ class child_group {
   decltype(auto) take(std::size_t i) {
     slots_[i].observed = true;
     task_header* h = slots_[i].task;
-    if (h->state_.load(memory_order_acquire) & task_header::frame_gone) throw cancelled{};
-    return std::coroutine_handle<task_promise<T>>::from_address(h->frame()).promise().take_result();
+    return take_spawned_result<T>(h);
   }
 
   /// Child i's exception (null when it succeeded).

@@ -23,6 +23,7 @@
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
+#include <brigade/detail/spawned_result.hpp>
 #include <brigade/detail/wait_info.hpp>
 #include <brigade/task.hpp>
 
@@ -79,10 +80,7 @@ class shielded_join {
 
   T await_resume() {
     observed_ = true;
-    if (child_->state_.load(memory_order_acquire) & task_header::frame_gone) throw cancelled{};
-    return std::coroutine_handle<task_promise<T>>::from_address(child_->frame())
-        .promise()
-        .take_result();
+    return take_spawned_result<T>(child_);
   }
 
  private:

@@ -25,7 +25,13 @@
 //   bit 5  JOIN_WAKER     joiner_ is registered and must be woken at completion
 //   bit 6  SPAWNED        set once by spawn, before the header is published
 //   bit 7  STARTED        the body has been resumed at least once
-//   bit 8  FRAME_GONE     the frame was destroyed; only the header remains
+//   bit 8  FRAME_GONE     the frame was destroyed at shutdown (or by the
+//                         last reference): the task counts as cancelled
+//   bit 9  FRAME_RELEASED the frame was destroyed when the task completed
+//                         (so its parameters die then, as in Tokio); a
+//                         value result was first moved to the result stash
+//   bit 10 RESULT_STASHED the stash at the end of the block holds a live
+//                         value (its destructor is in the stash too)
 //   bits 32..63           reference count
 //
 // References
@@ -103,6 +109,8 @@ struct task_header {
   static constexpr std::uint64_t spawned = 1u << 6;
   static constexpr std::uint64_t started = 1u << 7;
   static constexpr std::uint64_t frame_gone = 1u << 8;
+  static constexpr std::uint64_t frame_released = 1u << 9;
+  static constexpr std::uint64_t result_stashed = 1u << 10;
   static constexpr int ref_shift = 32;
   static constexpr std::uint64_t ref_one = std::uint64_t{1} << ref_shift;
 
@@ -145,6 +153,15 @@ struct task_header {
   }
   std::coroutine_handle<> frame_handle() noexcept {
     return std::coroutine_handle<>::from_address(frame());
+  }
+
+  // ---- the result stash (task.hpp: result_stash) ----
+  /// The stash's last word: how to destroy a value never taken. Only valid
+  /// for blocks allocated by a task_promise<T> with a non-void T.
+  using stash_dtor = void (*)(task_header*) noexcept;
+  stash_dtor& stash_destructor() noexcept {
+    return *reinterpret_cast<stash_dtor*>(static_cast<char*>(frame()) + frame_size_ -
+                                          sizeof(stash_dtor));
   }
 
   // ---- state transitions (src/runtime/task_header.cpp) ----
