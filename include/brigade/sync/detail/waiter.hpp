@@ -49,7 +49,6 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace brigade::detail {
 
@@ -71,7 +70,7 @@ class spin_lock {
         if (spins < 100) {
           spin_pause();
         } else {
-          std::this_thread::yield();
+          spin_yield();
         }
       }
     }
@@ -142,7 +141,7 @@ struct sync_waiter : wait_node {
       if (spins < 100) {
         spin_pause();
       } else {
-        std::this_thread::yield();
+        spin_yield();
       }
     }
   }
