@@ -45,6 +45,7 @@ struct execution {
   int current = 0;
   int preemptions = 0;
   std::uint64_t steps = 0;
+  std::uint64_t blocks = 0;
   bool failed = false;
   std::string failure;
   std::vector<std::uint32_t> choices;  // this execution's decisions
@@ -136,11 +137,23 @@ int choose(execution& e, mthread* me, bool spinning) {
         if (t->id != me->id && enabled(e, *t)) opts.push_back(t->id);
       }
     }
+  } else if (spinning) {
+    // No choice at a spin: the next enabled thread after me, round robin.
+    // Spinning waits for another thread's progress; branching here would
+    // multiply the schedules by every spin iteration and add nothing the
+    // preemption points do not already cover.
+    const int n = static_cast<int>(e.threads.size());
+    for (int k = 1; k <= n; ++k) {
+      const int id = (me->id + k) % n;
+      if (enabled(e, *e.threads[static_cast<std::size_t>(id)])) {
+        opts.push_back(id);
+        break;
+      }
+    }
   } else {
     for (auto& t : e.threads) {
       if (t->id != me->id && enabled(e, *t)) opts.push_back(t->id);
     }
-    if (opts.empty() && me_can_run) opts.push_back(me->id);
   }
   if (opts.empty()) return -1;
   const std::uint32_t i =
@@ -339,6 +352,10 @@ void yield() {
 
 bool in_model() noexcept { return tl_self != nullptr; }
 
+std::uint64_t blocks() noexcept {
+  return g_state != nullptr && g_state->exec != nullptr ? g_state->exec->blocks : 0;
+}
+
 tracked::tracked() noexcept {
   if (g_state != nullptr) ++g_state->tracked_live;
 }
@@ -368,6 +385,7 @@ void block(const void* addr) noexcept {
     std::abort();
   }
   me->blocked_on = addr;
+  ++model::g_state->exec->blocks;
   model::switch_point(me, false);  // not enabled until notified
 }
 

@@ -79,6 +79,10 @@ void check(bool ok, const char* what, const char* file, int line);
 /// A scheduling point that spins (as spin_pause).
 void yield();
 
+/// Times a model thread blocked in atomic::wait so far in the current
+/// execution: lets a test tell "waited and was woken" from "found it ready".
+std::uint64_t blocks() noexcept;
+
 /// True on a model thread of a running execution.
 bool in_model() noexcept;
 
