@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -96,6 +97,39 @@ TEST(ModelMpsc, TwoTryingProducersCapacityOne) {
   std::set<std::vector<int>> streams;
   two_producers(send_kind::trying, streams);
   EXPECT_EQ(streams, all_merges);
+}
+
+// close() by the receiver while a producer is blocked on the full channel:
+// the blocked send is refused and its message stays with the producer;
+// messages already buffered are still received. Each message ends up in
+// exactly one place.
+TEST(ModelMpsc, CloseRacesABlockedSender) {
+  std::set<std::pair<int, int>> outcomes;  // (received, refused)
+  const model::report r = model::explore({}, [&] {
+    auto ends = mpsc<message>(1);
+    int refused = 0;
+    model::thread producer([&] {
+      auto tx = std::move(ends.sender);
+      for (int i = 0; i < 2; ++i) {
+        message m(i);
+        if (!tx.blocking_send(std::move(m))) {
+          MODEL_CHECK(m.v_ == i);  // left with us
+          ++refused;
+        }
+      }
+    });
+    std::vector<int> got;
+    if (std::optional<message> m = ends.receiver.try_recv()) got.push_back(m->v_);
+    ends.receiver.close();
+    while (std::optional<message> m = ends.receiver.blocking_recv()) got.push_back(m->v_);
+    producer.join();
+    for (std::size_t i = 0; i < got.size(); ++i) MODEL_CHECK(got[i] == static_cast<int>(i));
+    MODEL_CHECK(static_cast<int>(got.size()) + refused == 2);
+    outcomes.insert({static_cast<int>(got.size()), refused});
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  EXPECT_EQ(outcomes, (std::set<std::pair<int, int>>{{0, 2}, {1, 1}, {2, 0}}));
 }
 
 }  // namespace
