@@ -26,7 +26,6 @@ namespace {
 struct mthread {
   int id = 0;
   std::function<void()> fn;
-  std::thread real;
   std::binary_semaphore go{0};
   bool finished = false;
   const void* blocked_on = nullptr;  // waiting in atomic::wait
@@ -218,6 +217,31 @@ void thread_main(mthread* me) {
   e.done.release();
 }
 
+// OS threads are reused across executions: model thread i always runs on
+// pool slot i (so its thread_local state is that of one thread), which saves
+// creating and joining a thread per model thread per execution. A slot whose
+// model thread failed is parked for good; the pool is then dropped (leaked)
+// and rebuilt.
+struct os_thread {
+  std::thread real;
+  std::binary_semaphore start{0};
+  std::binary_semaphore idle{0};
+  mthread* job = nullptr;
+};
+
+std::vector<os_thread*>& pool() {
+  static auto* p = new std::vector<os_thread*>;  // leaked: its threads never end
+  return *p;
+}
+
+void pool_loop(os_thread* t) {
+  for (;;) {
+    t->start.acquire();
+    thread_main(t->job);
+    t->idle.release();
+  }
+}
+
 int start_thread(std::function<void()> fn) {
   execution& e = *g_state->exec;
   auto t = std::make_unique<mthread>();
@@ -225,7 +249,16 @@ int start_thread(std::function<void()> fn) {
   t->fn = std::move(fn);
   mthread* raw = t.get();
   e.threads.push_back(std::move(t));
-  raw->real = std::thread(thread_main, raw);
+  std::vector<os_thread*>& p = pool();
+  if (p.size() <= static_cast<std::size_t>(raw->id)) {
+    auto* fresh = new os_thread;
+    fresh->real = std::thread(pool_loop, fresh);
+    fresh->real.detach();
+    p.push_back(fresh);
+  }
+  os_thread* slot = p[static_cast<std::size_t>(raw->id)];
+  slot->job = raw;
+  slot->start.release();
   return raw->id;
 }
 
@@ -238,10 +271,10 @@ std::unique_ptr<execution> run_once(const std::function<void()>& body) {
   e->threads[0]->go.release();
   e->done.acquire();
   if (e->failed) {
-    for (auto& t : e->threads) t->real.detach();
+    pool().clear();  // its threads may be parked for good: leak them
     return e;
   }
-  for (auto& t : e->threads) t->real.join();
+  for (std::size_t i = 0; i < e->threads.size(); ++i) pool()[i]->idle.acquire();
   if (g_state->tracked_live != 0) {
     e->failed = true;
     e->failure = "leak: " + std::to_string(g_state->tracked_live) +

@@ -255,4 +255,60 @@ TEST(ModelTaskState, JoinWithdrawRacesCompletion) {
             (std::set<join_end>{join_end::woken, join_end::found_complete, join_end::withdrew}));
 }
 
+// Everything at once: worker, waker, aborter and a joiner that registers a
+// listener. Too many interleavings for DFS within the time budget, so this
+// one runs 10,000 seeded random schedules with no preemption bound (R1
+// allows either).
+TEST(ModelTaskState, EverythingAtOnceRandomSchedules) {
+  const std::int64_t frames_before = live_frames();
+  std::set<finish> hows;
+  std::set<join_end> ends;
+  model::options o;
+  o.random_schedules = 10'000;
+  o.preemption_bound = 1'000'000;
+  o.seed = 42;
+  const model::report r = model::explore(o, [&] {
+    shared s;
+    join_listener l;
+    l.on_complete = [](completion_listener* self, task_header*) noexcept {
+      auto* jl = static_cast<join_listener*>(self);
+      MODEL_CHECK(jl->fired.fetch_add(1) == 0);
+      jl->fired.notify_one();
+    };
+    // References: scheduler, join handle, waker, aborter.
+    task_header* h = spawn(s, 4);
+    model::thread w([&] { worker(s, h); });
+    model::thread waker([&] {
+      s.data.store(1);
+      if (h->transition_to_notified() == notify_outcome::submit) submit(s);
+      h->release();
+    });
+    model::thread aborter([&] {
+      if (h->transition_to_notified_and_cancel() == notify_outcome::submit) submit(s);
+      h->release();
+    });
+    join_end end = join_end::found_complete;
+    if (h->set_join_waker(reinterpret_cast<std::uintptr_t>(&l) | 1u)) {
+      l.fired.wait(0);
+      end = join_end::woken;
+    }
+    MODEL_CHECK(h->is_complete());
+    h->drop_join_interest(true);
+    w.join();
+    waker.join();
+    aborter.join();
+    MODEL_CHECK(s.queued.load() == 0);
+    MODEL_CHECK(s.frames_destroyed == 1);
+    hows.insert(s.how);
+    ends.insert(end);
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  EXPECT_EQ(r.executions, 10'000u);
+  EXPECT_EQ(live_frames(), frames_before);
+  EXPECT_EQ(hows, (std::set<finish>{finish::data, finish::cancelled_at_poll,
+                                    finish::cancelled_before_start}));
+  EXPECT_EQ(ends, (std::set<join_end>{join_end::woken, join_end::found_complete}));
+}
+
 }  // namespace
