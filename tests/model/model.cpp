@@ -271,7 +271,10 @@ std::unique_ptr<execution> run_once(const std::function<void()>& body) {
   e->threads[0]->go.release();
   e->done.acquire();
   if (e->failed) {
-    pool().clear();  // its threads may be parked for good: leak them
+    // Its threads may be parked for good: retire them, still reachable.
+    static auto* retired = new std::vector<os_thread*>;
+    retired->insert(retired->end(), pool().begin(), pool().end());
+    pool().clear();
     return e;
   }
   for (std::size_t i = 0; i < e->threads.size(); ++i) pool()[i]->idle.acquire();
@@ -316,7 +319,10 @@ report explore(const options& opts, const std::function<void()>& body) {
       r.failed = true;
       r.failure = e->failure;
       r.schedule = e->choices;
-      (void)e.release();  // its parked threads still refer to it
+      // Its parked threads still refer to it: keep it, reachable (so
+      // LeakSanitizer does not report it), for the life of the process.
+      static auto* graveyard = new std::vector<std::unique_ptr<execution>>;
+      graveyard->push_back(std::move(e));
       break;
     }
     if (state.how == mode::replay) {
