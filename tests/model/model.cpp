@@ -306,6 +306,12 @@ std::string report::describe() const {
 report explore(const options& opts, const std::function<void()>& body) {
   explorer_state state;
   state.opts = opts;
+  // BRIGADE_MODEL_PREEMPTIONS=n: a deeper (slower) search, for bug hunting.
+  if (const char* env = std::getenv("BRIGADE_MODEL_PREEMPTIONS");
+      env != nullptr && opts.replay.empty()) {
+    state.opts.preemption_bound = std::atoi(env);
+    state.opts.max_executions = ~std::uint64_t{0};
+  }
   state.rng.seed(opts.seed);
   state.how = !opts.replay.empty()    ? mode::replay
               : opts.random_schedules ? mode::random

@@ -29,7 +29,9 @@
 namespace brigade::model {
 
 struct options {
-  /// Preemptions allowed per execution (CHESS bound).
+  /// Preemptions allowed per execution (CHESS bound). The environment
+  /// variable BRIGADE_MODEL_PREEMPTIONS overrides it (and lifts
+  /// max_executions) for a deeper search by hand.
   int preemption_bound = 2;
   /// Safety net: stop after this many executions (report.complete false).
   std::uint64_t max_executions = 500'000;
