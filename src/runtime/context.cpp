@@ -3,19 +3,8 @@
 #include <brigade/runtime.hpp>
 
 #include <stdexcept>
-#include <string>
 
-namespace brigade::detail {
-
-thread_local constinit thread_context tl_context{};
-
-void throw_outside_runtime(const char* what) {
-  throw std::logic_error(std::string(what) +
-                         " called outside a brigade runtime (use runtime::spawn, "
-                         "runtime_handle::spawn or block_on)");
-}
-
-}  // namespace brigade::detail
+// tl_context and throw_outside_runtime live in thread_context.cpp.
 
 namespace brigade {
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <thread>
 
 #if defined(BRIGADE_MODEL_CHECK)
 #include <brigade/detail/model_atomic.hpp>
@@ -37,6 +38,11 @@ inline void spin_pause() noexcept {
   __builtin_ia32_pause();
 #endif
 }
+
+/// Gives up the time slice in a spin loop that has spun for a while (a
+/// preempted lock holder on a busy machine). The model-check build turns it
+/// into a scheduling point instead.
+inline void spin_yield() noexcept { std::this_thread::yield(); }
 
 }  // namespace brigade::detail
 

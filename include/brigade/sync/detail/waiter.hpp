@@ -50,7 +50,6 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace brigade::detail {
 
@@ -72,7 +71,7 @@ class spin_lock {
         if (spins < 100) {
           spin_pause();
         } else {
-          std::this_thread::yield();
+          spin_yield();
         }
       }
     }
@@ -146,7 +145,7 @@ struct sync_waiter : wait_node {
       if (spins < 100) {
         spin_pause();
       } else {
-        std::this_thread::yield();
+        spin_yield();
       }
     }
   }

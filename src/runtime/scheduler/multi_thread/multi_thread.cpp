@@ -179,7 +179,7 @@ void multi_thread_scheduler::block_on(task_header* root) {
       continue;  // completed meanwhile: the listener is on its way
     }
     if (root->is_complete()) {
-      std::this_thread::yield();  // the listener is running right now
+      spin_yield();  // the listener is running right now
       continue;
     }
     if (is_shutdown()) {

@@ -1,0 +1,149 @@
+// Model check of the work-stealing local queue (capacity 4 in the model
+// build): the owner pushes and pops, one or two stealers steal half, a full
+// queue overflows to the inject queue. Every task comes out exactly once.
+
+#include "model/model.hpp"
+#include "runtime/inject_queue.hpp"
+#include "runtime/scheduler/multi_thread/local_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace {
+
+namespace model = brigade::model;
+using brigade::detail::inject_queue;
+using brigade::detail::local_queue;
+using brigade::detail::task_header;
+using brigade::detail::task_list;
+
+static_assert(local_queue::capacity == 4, "the model build shrinks the queue");
+
+constexpr std::size_t max_tasks = 8;
+
+struct tasks {
+  std::array<task_header, max_tasks> headers;
+  std::array<int, max_tasks> seen{};
+
+  void take(task_header* t) {
+    MODEL_CHECK(t >= &headers[0] && t <= &headers[max_tasks - 1]);
+    ++seen[static_cast<std::size_t>(t - &headers[0])];
+  }
+  /// Drains a queue the caller owns; returns how many came out.
+  int drain(local_queue& q) {
+    int n = 0;
+    while (task_header* t = q.pop()) {
+      take(t);
+      ++n;
+    }
+    return n;
+  }
+  int drain(inject_queue& q) {
+    task_list all;
+    q.take_all(all);
+    int n = 0;
+    while (task_header* t = all.pop_front()) {
+      take(t);
+      ++n;
+    }
+    return n;
+  }
+  void check_each_once(std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) MODEL_CHECK(seen[i] == 1);
+  }
+};
+
+/// A stealer: one steal into its own queue, then runs what it got.
+int steal_and_run(local_queue& victim, local_queue& mine, tasks& ts) {
+  int n = 0;
+  if (task_header* t = victim.steal_into(mine)) {
+    ts.take(t);
+    ++n;
+  }
+  return n + ts.drain(mine);
+}
+
+TEST(ModelLocalQueue, OwnerAndOneStealer) {
+  std::set<int> stolen_counts;
+  const model::report r = model::explore({}, [&] {
+    tasks ts;
+    local_queue q;
+    local_queue stealer_q;
+    inject_queue inject;
+    int stolen = 0;
+    model::thread stealer([&] { stolen = steal_and_run(q, stealer_q, ts); });
+    for (std::size_t i = 0; i < 3; ++i) q.push_back(&ts.headers[i], inject);
+    const int popped = ts.drain(q);
+    stealer.join();
+    MODEL_CHECK(inject.empty());
+    MODEL_CHECK(popped + stolen == 3);
+    ts.check_each_once(3);
+    stolen_counts.insert(stolen);
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  // Half of 1, 2 or 3 queued tasks (rounded up), or nothing left to steal.
+  EXPECT_EQ(stolen_counts, (std::set<int>{0, 1, 2}));
+}
+
+TEST(ModelLocalQueue, OverflowToInjectWhileStealing) {
+  std::set<int> injected_counts;
+  const model::report r = model::explore({}, [&] {
+    tasks ts;
+    local_queue q;
+    local_queue stealer_q;
+    inject_queue inject;
+    int stolen = 0;
+    model::thread stealer([&] { stolen = steal_and_run(q, stealer_q, ts); });
+    for (std::size_t i = 0; i < 6; ++i) q.push_back(&ts.headers[i], inject);
+    const int popped = ts.drain(q);
+    stealer.join();
+    const int injected = ts.drain(inject);
+    MODEL_CHECK(popped + stolen + injected == 6);
+    ts.check_each_once(6);
+    injected_counts.insert(injected);
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  // No overflow (the stealer made room in time); tasks pushed aside one by
+  // one while a steal was in progress; half the queue plus the new task.
+  EXPECT_EQ(injected_counts.count(0), 1u) << "no run without overflow";
+  EXPECT_EQ(injected_counts.count(3), 1u) << "no run with an overflow batch";
+  EXPECT_EQ(injected_counts.count(2), 1u) << "no run pushing aside during a steal";
+  std::string all;
+  for (int n : injected_counts) all += std::to_string(n) + " ";
+  std::fprintf(stderr, "injected counts reached: %s\n", all.c_str());
+}
+
+TEST(ModelLocalQueue, OwnerAndTwoStealers) {
+  std::set<std::pair<bool, bool>> who_stole;
+  const model::report r = model::explore({}, [&] {
+    tasks ts;
+    local_queue q;
+    local_queue q1;
+    local_queue q2;
+    inject_queue inject;
+    int s1 = 0;
+    int s2 = 0;
+    for (std::size_t i = 0; i < 4; ++i) q.push_back(&ts.headers[i], inject);
+    model::thread a([&] { s1 = steal_and_run(q, q1, ts); });
+    model::thread b([&] { s2 = steal_and_run(q, q2, ts); });
+    const int popped = ts.drain(q);
+    a.join();
+    b.join();
+    MODEL_CHECK(inject.empty());
+    MODEL_CHECK(popped + s1 + s2 == 4);
+    ts.check_each_once(4);
+    who_stole.insert({s1 > 0, s2 > 0});
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  EXPECT_EQ(who_stole.size(), 4u) << "every combination of stealers succeeding is reachable";
+}
+
+}  // namespace
