@@ -16,7 +16,9 @@
 //      nobody reads events any more.
 //
 // Locking: source.mutex_ guards writes to sequence_, and waiter_, poll_armed_, inflight_,
-// detached_. Backends never hold their own lock while taking a source's.
+// detached_. Lock order: a source's mutex_ before a backend's own lock
+// (io_uring submits under both); backends never hold their own lock while
+// taking a source's.
 
 #include <brigade/detail/atomic.hpp>
 #include <brigade/detail/io_registration.hpp>
@@ -55,7 +57,8 @@ class reactor {
   /// Registers the source's fd. Throws std::system_error.
   virtual void add(io_source& source) = 0;
   /// A waiter just linked on `interest` (io_uring arms a poll; epoll, whose
-  /// fds are registered for both directions once, does nothing).
+  /// fds are registered for both directions once, does nothing). Called
+  /// with source.mutex_ held: the source cannot be released meanwhile.
   virtual void armed(io_source& source, io_interest interest) noexcept = 0;
   /// Deregisters and closes the fd, then frees the source when safe.
   virtual void remove(io_source* source) noexcept = 0;
@@ -69,6 +72,13 @@ struct io_internal {
   /// Bumps the sequence numbers of the directions that became ready and
   /// wakes their waiters (step 3 of the protocol). Driver thread.
   static void fire(io_source& source, bool readable, bool writable) noexcept;
+  /// fire() in two halves, for a backend that must update its own
+  /// bookkeeping of the source in the same critical section: fire_locked
+  /// (source.mutex_ held) unlinks the waiters into `woken`; wake (after
+  /// unlocking; the source may be gone by then) wakes their tasks.
+  static void fire_locked(io_source& source, bool readable, bool writable,
+                          task_header* (&woken)[2]) noexcept;
+  static void wake(task_header* const (&woken)[2]) noexcept;
   /// readiness_awaiter's wait_node poll (step 4).
   static bool poll(wait_node* node, bool cancel) noexcept;
 };

@@ -59,17 +59,15 @@ class uring_reactor final : public reactor {
 
   void add(io_source&) override {}
 
+  // s.mutex_ held (io_source.hpp): remove() cannot run meanwhile.
   void armed(io_source& s, io_interest interest) noexcept override {
     const int i = static_cast<int>(interest);
-    {
-      std::lock_guard lock(s.mutex_);
-      if (s.poll_armed_[i] || s.detached_) return;
-      s.poll_armed_[i] = true;
-      ++s.inflight_;
-    }
+    if (s.poll_armed_[i] || s.detached_) return;
     const unsigned mask = interest == io_interest::read ? POLLIN | POLLRDHUP | POLLPRI : POLLOUT;
     std::lock_guard lock(sq_mutex_);
     if (ring_closed_) return;  // orphaned: nobody reaps any more
+    s.poll_armed_[i] = true;
+    ++s.inflight_;
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_poll_add(sqe, s.fd_, mask);
     io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&s) | static_cast<unsigned>(i));
@@ -77,34 +75,33 @@ class uring_reactor final : public reactor {
   }
 
   void remove(io_source* s) noexcept override {
-    bool armed_dirs[2];
-    int inflight = 0;
+    const int fd = s->fd_;  // once unlocked, a completion may free s
+    bool free_now = false;
     {
-      std::lock_guard lock(s->mutex_);
+      // Both locks: a poll is either armed before (and gets its POLL_REMOVE
+      // here) or sees detached_ and is not armed; the completion that frees
+      // the source finds it in zombies_.
+      std::lock_guard source_lock(s->mutex_);
       s->detached_ = true;
-      armed_dirs[0] = s->poll_armed_[0];
-      armed_dirs[1] = s->poll_armed_[1];
-      inflight = s->inflight_;
+      std::lock_guard lock(sq_mutex_);
+      if (s->inflight_ == 0 || ring_closed_) {
+        free_now = true;  // no completion will name it
+      } else {
+        zombies_.insert(s);
+        for (int i = 0; i < 2; ++i) {
+          if (!s->poll_armed_[i]) continue;
+          io_uring_sqe* sqe = get_sqe();
+          io_uring_prep_poll_remove(sqe,
+                                    reinterpret_cast<std::uintptr_t>(s) | static_cast<unsigned>(i));
+          io_uring_sqe_set_data64(sqe, tag_ignore);
+        }
+        io_uring_submit(&ring_);
+      }
     }
-    sys::get().close(s->fd_);
-    if (inflight == 0) {
-      delete s;
-      return;
-    }
-    std::lock_guard lock(sq_mutex_);
-    if (ring_closed_) {
-      delete s;  // the ring is gone: no completion will name it
-      return;
-    }
-    zombies_.insert(s);
-    for (int i = 0; i < 2; ++i) {
-      if (!armed_dirs[i]) continue;
-      io_uring_sqe* sqe = get_sqe();
-      io_uring_prep_poll_remove(sqe,
-                                reinterpret_cast<std::uintptr_t>(s) | static_cast<unsigned>(i));
-      io_uring_sqe_set_data64(sqe, tag_ignore);
-    }
-    io_uring_submit(&ring_);
+    // The poll holds its own reference to the file: closing the fd neither
+    // completes it nor lets a reused fd number reach it.
+    sys::get().close(fd);
+    if (free_now) delete s;
   }
 
   void poll(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -188,28 +185,30 @@ class uring_reactor final : public reactor {
     }
     auto* s = reinterpret_cast<io_source*>(data & ~dir_bit);
     const int i = static_cast<int>(data & dir_bit);
+    task_header* woken[2] = {nullptr, nullptr};
     bool last = false;
-    bool detached = false;
     {
+      // The waiters are unlinked in the same critical section that drops
+      // this poll's hold on the source: once it ends, remove() may free the
+      // source at any moment (issue #5: fire() after the unlock raced with
+      // the release).
       std::lock_guard lock(s->mutex_);
       s->poll_armed_[i] = false;
+      // An error result (-ECANCELED, -EBADF ...) also fires: the operation
+      // retries its syscall and reports the real error.
+      if (!s->detached_) io_internal::fire_locked(*s, i == 0, i == 1, woken);
       --s->inflight_;
-      detached = s->detached_;
-      last = detached && s->inflight_ == 0;
+      last = s->detached_ && s->inflight_ == 0;
     }
+    (void)res;
+    io_internal::wake(woken);
     if (last) {
       {
         std::lock_guard lock(sq_mutex_);
         zombies_.erase(s);
       }
       delete s;
-      return;
     }
-    if (detached) return;
-    // An error result (-ECANCELED, -EBADF ...) also fires: the operation
-    // retries its syscall and reports the real error.
-    (void)res;
-    io_internal::fire(*s, i == 0, i == 1);
   }
 
   void teardown() noexcept {

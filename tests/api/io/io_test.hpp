@@ -56,28 +56,9 @@ inline bool backend_available(io_backend b) {
   }
 }
 
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool under_tsan = true;
-#else
-inline constexpr bool under_tsan = false;
-#endif
-#else
-inline constexpr bool under_tsan = false;
-#endif
-
 inline void run_io_test(task<void> (*body)(), io_backend backend) {
   if (!backend_available(backend)) {
     GTEST_SKIP() << backend_name(backend) << " is not available here";
-  }
-  if (under_tsan && backend == io_backend::io_uring) {
-    // Known issue (issue #5, left open): TSan reports an unlock of an
-    // unlocked mutex in the io_uring completion path (io_source fire racing
-    // with the source's release) about once in a few hundred runs. The
-    // io_uring API tests still run in the dev and ASan builds.
-    GTEST_SKIP() << "io_uring API tests skipped under ThreadSanitizer (known report, issue #5)";
   }
   for (flavor f : {flavor::current_thread, flavor::multi_thread}) {
     if (!flavor_selected(f)) continue;
