@@ -30,6 +30,7 @@
 namespace brigade::detail {
 
 class reactor;
+class completion_awaiter;  // src/io/completion.hpp
 
 struct io_source {
   int fd_ = -1;
@@ -43,6 +44,9 @@ struct io_source {
   bool poll_armed_[2] = {false, false};
   int inflight_ = 0;
   bool detached_ = false;
+  /// A completion-based operation was submitted on the fd: remove() cancels
+  /// what may still be in flight.
+  atomic<bool> ops_used_{false};
   io_source* next_release_ = nullptr;  // the reactor's release list
 };
 
@@ -61,7 +65,20 @@ class reactor {
   /// with source.mutex_ held: the source cannot be released meanwhile.
   virtual void armed(io_source& source, io_interest interest) noexcept = 0;
   /// Deregisters and closes the fd, then frees the source when safe.
+  /// io_uring also cancels the completion-based operations still in flight
+  /// on the fd (they fail with ECANCELED, as a readiness wait fails with
+  /// the retried syscall's EBADF).
   virtual void remove(io_source* source) noexcept = 0;
+
+  /// Completion-based operations (src/io/completion.hpp): io_uring only.
+  virtual bool supports_completions() const noexcept { return false; }
+  /// Submits `op` (its completion wakes its task). Any thread.
+  virtual void submit(completion_awaiter& op) noexcept;
+  /// Asks the kernel to cancel `op` (its own completion still follows).
+  virtual void cancel(completion_awaiter& op) noexcept;
+  /// Cancels `op` synchronously and forgets its completion (its frame is
+  /// being destroyed while nobody polls the driver).
+  virtual void abandon(completion_awaiter& op) noexcept;
 
   /// Linked waiters (has_pending_io).
   atomic<std::int64_t> waiting_{0};

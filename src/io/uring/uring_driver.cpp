@@ -2,7 +2,7 @@
 
 #include "io/uring/uring_driver.hpp"
 
-#include "io/epoll/epoll_driver.hpp"
+#include "io/completion.hpp"
 
 #include <brigade/detail/sys.hpp>
 
@@ -25,6 +25,7 @@ constexpr unsigned ring_entries = 256;
 constexpr std::uint64_t tag_ignore = 0;  // POLL_REMOVE completions
 constexpr std::uint64_t tag_unpark = 2;  // the eventfd poll
 constexpr std::uint64_t dir_bit = 1;     // sources are 8-aligned: bit 0 is the direction
+constexpr std::uint64_t op_bit = 4;      // awaiters are 8-aligned: bit 2 marks an operation
 
 class uring_reactor final : public reactor {
  public:
@@ -76,6 +77,7 @@ class uring_reactor final : public reactor {
 
   void remove(io_source* s) noexcept override {
     const int fd = s->fd_;  // once unlocked, a completion may free s
+    const bool s_ops_used = s->ops_used_.load(memory_order_relaxed);
     bool free_now = false;
     {
       // Both locks: a poll is either armed before (and gets its POLL_REMOVE
@@ -98,10 +100,72 @@ class uring_reactor final : public reactor {
         io_uring_submit(&ring_);
       }
     }
+    // relaxed: set by the operation's own thread before its submission.
+    if (s_ops_used) cancel_fd(fd);
     // The poll holds its own reference to the file: closing the fd neither
     // completes it nor lets a reused fd number reach it.
     sys::get().close(fd);
     if (free_now) delete s;
+  }
+
+  bool supports_completions() const noexcept override { return true; }
+
+  void submit(completion_awaiter& op) noexcept override {
+    const io_op& o = op.op();
+    waiting_.fetch_add(1, memory_order_relaxed);
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) {
+      fail_now(op);
+      return;
+    }
+    io_uring_sqe* sqe = get_sqe();
+    switch (o.op) {
+      case io_op::kind::recv:
+        io_uring_prep_recv(sqe, o.fd, o.data, o.size, o.flags);
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+      case io_op::kind::send:
+        io_uring_prep_send(sqe, o.fd, o.data, o.size, o.flags);
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+      case io_op::kind::read:
+        io_uring_prep_read(sqe, o.fd, o.data, static_cast<unsigned>(o.size), o.offset);
+        break;
+      case io_op::kind::write:
+        io_uring_prep_write(sqe, o.fd, o.data, static_cast<unsigned>(o.size), o.offset);
+        break;
+      case io_op::kind::fsync:
+        io_uring_prep_fsync(sqe, o.fd, 0);
+        break;
+    }
+    io_uring_sqe_set_data64(sqe, tag_of(op));
+    io_uring_submit(&ring_);
+  }
+
+  void cancel(completion_awaiter& op) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, tag_of(op), 0);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    io_uring_submit(&ring_);
+  }
+
+  void abandon(completion_awaiter& op) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    waiting_.fetch_sub(1, memory_order_relaxed);
+    if (ring_closed_) return;
+    abandoned_.insert(tag_of(op));
+    io_uring_sync_cancel_reg reg{};
+    reg.addr = tag_of(op);
+    reg.fd = -1;
+    reg.timeout.tv_sec = -1;
+    reg.timeout.tv_nsec = -1;
+    // Returns once the operation is no longer running: its buffer (in the
+    // dying frame) is not written after this. Fails only on kernels before
+    // 6.0 (then the operation was a socket wait, cancelled promptly by the
+    // ring's teardown) or when it already completed.
+    (void)io_uring_register_sync_cancel(&ring_, &reg);
   }
 
   void poll(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -131,16 +195,20 @@ class uring_reactor final : public reactor {
     // ones wait for the next poll. The kernel orders them too, but through
     // shared memory that no sanitizer can see.
     unsigned ready = 0;
+    bool abandoned = false;
     {
       std::lock_guard lock(sq_mutex_);
       ready = io_uring_cq_ready(&ring_);
+      abandoned = !abandoned_.empty();
     }
     unsigned head = 0;
     unsigned seen = 0;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       if (seen == ready) break;
       ++seen;
-      complete(io_uring_cqe_get_data64(cqe), cqe->res);
+      const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+      if (abandoned && forget_abandoned(data)) continue;
+      complete(data, cqe->res);
     }
     io_uring_cq_advance(&ring_, seen);
   }
@@ -165,6 +233,29 @@ class uring_reactor final : public reactor {
     return sqe;
   }
 
+  static std::uint64_t tag_of(completion_awaiter& op) noexcept {
+    return reinterpret_cast<std::uintptr_t>(&op) | op_bit;
+  }
+
+  // The ring is gone (sq_mutex_ held): the operation fails at once.
+  void fail_now(completion_awaiter& op) noexcept { completion_internal::complete(op, -ECANCELED); }
+
+  bool forget_abandoned(std::uint64_t data) noexcept {
+    if ((data & op_bit) == 0) return false;
+    std::lock_guard lock(sq_mutex_);
+    return abandoned_.erase(data) != 0;
+  }
+
+  // Cancels every operation still in flight on `fd` (its owner closes it).
+  void cancel_fd(int fd) noexcept {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    io_uring_submit(&ring_);
+  }
+
   void arm_unpark() noexcept {
     std::lock_guard lock(sq_mutex_);
     io_uring_sqe* sqe = get_sqe();
@@ -181,6 +272,10 @@ class uring_reactor final : public reactor {
       // acq_rel: acquire pairs with unpark(); clearing lets the next one write.
       unpark_pending_.exchange(false, memory_order_acq_rel);
       arm_unpark();
+      return;
+    }
+    if ((data & op_bit) != 0) {
+      completion_internal::complete(*reinterpret_cast<completion_awaiter*>(data & ~op_bit), res);
       return;
     }
     auto* s = reinterpret_cast<io_source*>(data & ~dir_bit);
@@ -225,8 +320,9 @@ class uring_reactor final : public reactor {
   int event_fd_ = -1;
   atomic<bool> unpark_pending_{false};
   std::mutex sq_mutex_;
-  bool ring_closed_ = false;                // guarded by sq_mutex_
-  std::unordered_set<io_source*> zombies_;  // guarded by sq_mutex_
+  bool ring_closed_ = false;                     // guarded by sq_mutex_
+  std::unordered_set<io_source*> zombies_;       // guarded by sq_mutex_
+  std::unordered_set<std::uint64_t> abandoned_;  // guarded by sq_mutex_
 };
 
 class uring_driver final : public io_driver {
