@@ -9,10 +9,12 @@
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <system_error>
 #include <unordered_set>
@@ -26,6 +28,15 @@ constexpr std::uint64_t tag_ignore = 0;  // POLL_REMOVE completions
 constexpr std::uint64_t tag_unpark = 2;  // the eventfd poll
 constexpr std::uint64_t dir_bit = 1;     // sources are 8-aligned: bit 0 is the direction
 constexpr std::uint64_t op_bit = 4;      // awaiters are 8-aligned: bit 2 marks an operation
+
+bool kernel_at_least(int major, int minor) noexcept {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int ma = 0;
+  int mi = 0;
+  if (std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
 
 class uring_reactor final : public reactor {
  public:
@@ -47,6 +58,7 @@ class uring_reactor final : public reactor {
     // wait would submit a timeout SQE outside sq_mutex_).
     for (unsigned i = 0; i < *ring_.sq.kring_entries; ++i) ring_.sq.array[i] = i;
     ring_.features = params.features;
+    completions_ = kernel_at_least(6, 0);
     event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) {
       const int err = errno;
@@ -108,7 +120,7 @@ class uring_reactor final : public reactor {
     if (free_now) delete s;
   }
 
-  bool supports_completions() const noexcept override { return true; }
+  bool supports_completions() const noexcept override { return completions_; }
 
   void submit(completion_awaiter& op) noexcept override {
     const io_op& o = op.op();
@@ -318,6 +330,10 @@ class uring_reactor final : public reactor {
 
   io_uring ring_{};
   int event_fd_ = -1;
+  // Completion-based operations need IORING_RECVSEND_POLL_FIRST and
+  // IORING_ASYNC_CANCEL_FD (5.19) and IORING_REGISTER_SYNC_CANCEL (6.0);
+  // older kernels keep the readiness path (and fs the blocking pool).
+  bool completions_ = false;
   atomic<bool> unpark_pending_{false};
   std::mutex sq_mutex_;
   bool ring_closed_ = false;                     // guarded by sq_mutex_

@@ -1,12 +1,16 @@
 #pragma once
 // The io_uring backend (built when liburing is found; BRIGADE_HAVE_IO_URING).
 //
-// Model: readiness through the ring. A task that got EAGAIN links its
-// awaiter (io_source.hpp) and arms a one-shot IORING_OP_POLL_ADD for its fd
-// and direction; the driver reaps the completion and fires the source. The
-// socket code above is the same as on epoll: every I/O test runs on both.
-// Completion-based read/write/accept submissions are not done yet (see
-// docs/design/io-backends.md, "What is missing").
+// Model: two kinds of submissions share the ring.
+//   Operations (src/io/completion.hpp): stream recv/send after an EAGAIN and
+//   the positional file I/O of brigade::fs are submitted themselves; the
+//   CQE carries their result (user_data = awaiter | op_bit).
+//   Readiness: a task waiting for accept/connect/UDP/signalfd/pidfd links
+//   its awaiter (io_source.hpp) and arms a one-shot IORING_OP_POLL_ADD for
+//   its fd and direction; the driver reaps the completion and fires the
+//   source (user_data = source | direction).
+// The socket code above is the same on both backends: every I/O test runs
+// on both. What is completion-based and why: docs/design/io-backends.md.
 //
 // Protocols
 //   Arming: under the source's lock (the awaiter links itself and calls
@@ -32,6 +36,11 @@
 //   close and free the source in between.
 //   Unpark: an eventfd with a one-shot poll re-armed by the driver; the
 //   unpark_pending_ flag makes it sticky and coalesces bursts.
+//   Operations: submit() under sq_mutex_; cancel() submits ASYNC_CANCEL by
+//   user_data (the operation's own CQE still follows, exactly once);
+//   remove() of an fd that had operations cancels them by fd; abandon()
+//   (a frame destroyed at shutdown with its operation in flight) cancels
+//   synchronously and records the user_data so a later reap skips it.
 //   Orphaning: when the runtime drops its driver, the ring is torn down
 //   (the kernel cancels every poll) and detached sources still waiting for a
 //   completion are freed; later removes free at once.

@@ -105,8 +105,8 @@ BRIGADE_IO_TEST(Fs, ConcurrentPositionalIoIsByteExact) {
 // open (open uses the blocking pool: one thread), 64 concurrent operations
 // start no further blocking thread.
 TEST(FsNative, IoUringUsesNoBlockingThreads) {
-  if (!bg::testing::backend_available(bg::io_backend::io_uring)) {
-    GTEST_SKIP() << "io_uring is not available here";
+  if (!bg::testing::uring_completions_available()) {
+    GTEST_SKIP() << "io_uring completion-based operations are not available here (Linux < 6.0)";
   }
   for (auto fl : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
     SCOPED_TRACE(bg::testing::flavor_name(fl));
@@ -170,8 +170,8 @@ bg::task<> aborted_reads_complete_once() {
 }
 
 TEST(FsNative, AbortedReadsCompleteOnce) {
-  if (!bg::testing::backend_available(bg::io_backend::io_uring)) {
-    GTEST_SKIP() << "io_uring is not available here";
+  if (!bg::testing::uring_completions_available()) {
+    GTEST_SKIP() << "io_uring completion-based operations are not available here (Linux < 6.0)";
   }
   bg::testing::run_io_test(&aborted_reads_complete_once, bg::io_backend::io_uring);
 }

@@ -18,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
 
 #include <string>
 #include <system_error>
@@ -54,6 +57,16 @@ inline bool backend_available(io_backend b) {
   } catch (const std::system_error&) {
     return false;
   }
+}
+
+/// Whether the io_uring backend runs completion-based operations here (it
+/// needs Linux 6.0; src/io/uring/uring_driver.cpp).
+inline bool uring_completions_available() {
+  utsname u{};
+  int major = 0;
+  int minor = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major >= 6 && backend_available(io_backend::io_uring);
 }
 
 inline void run_io_test(task<void> (*body)(), io_backend backend) {
