@@ -41,8 +41,21 @@ bool kernel_at_least(int major, int minor) noexcept {
 class uring_reactor final : public reactor {
  public:
   uring_reactor() {
+    // COOP_TASKRUN (5.19): a completion's task_work runs when the thread
+    // that submitted next enters the kernel (or at the next tick), instead
+    // of an interrupt per completion while it runs user code; without it a
+    // busy echo server's CPU per request was bimodal, up to 3x
+    // (docs/design/io-backends.md). TASKRUN_FLAG makes a non-blocking peek
+    // enter the kernel when such work is pending. A sleeping submitter is
+    // still woken to run it (a parked worker on its futex). Kernels that
+    // refuse the flags (EINVAL) get a plain ring.
     io_uring_params params{};
-    const int fd = sys::get().io_uring_setup(ring_entries, &params);
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    int fd = sys::get().io_uring_setup(ring_entries, &params);
+    if (fd == -EINVAL) {
+      params = io_uring_params{};
+      fd = sys::get().io_uring_setup(ring_entries, &params);
+    }
     if (fd < 0) throw std::system_error(-fd, std::system_category(), "io_uring_setup");
     if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
       ::close(fd);
