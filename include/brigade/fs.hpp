@@ -1,7 +1,9 @@
 #pragma once
-// brigade::fs: files from tasks, without blocking a worker. Every call runs
-// its system calls on the runtime's blocking pool (spawn_blocking) on both
-// I/O backends; native io_uring file operations are future work.
+// brigade::fs: files from tasks, without blocking a worker. On the io_uring
+// backend, file::read_at/write_at/append/fsync are native ring operations
+// (IORING_OP_READ/WRITE/FSYNC); everything else (open, size, the whole-file
+// helpers), and everything on epoll, runs on the runtime's blocking pool
+// (spawn_blocking).
 
 #include <brigade/net/buffer.hpp>
 #include <brigade/task.hpp>
@@ -38,9 +40,13 @@ enum class open_mode : std::uint8_t {
 /// shared cursor, so concurrent operations on one file are allowed.
 ///
 /// Resumes on: a worker of the current runtime.
-/// Cancellation: partial: a cancelled operation completes on the blocking
-/// pool and its result is dropped. Operations copy through buffers of their
-/// own, so a cancelled read never writes into the caller's memory.
+/// Cancellation: partial. On the blocking pool a cancelled operation
+/// completes on the pool and its result is dropped; pool operations copy
+/// through buffers of their own. On io_uring the operation reads/writes the
+/// caller's buffer directly and a cancelled await first waits for the
+/// kernel's completion (the kernel may finish it anyway: then the await
+/// returns normally). Either way the caller's memory is never written after
+/// the await ended.
 /// Thread safety: concurrent operations are fine; close() and destruction
 /// only when none is in progress.
 /// Throws: std::system_error with the operation and path.
@@ -59,12 +65,13 @@ class file {
 
   static task<file> open(std::string path, open_mode mode);
 
-  /// Reads at most buf.size() bytes at `offset`; 0 at end of file.
+  /// Reads at most buf.size() bytes (at most 1 GiB per call on io_uring) at
+  /// `offset`; 0 at end of file.
   task<std::size_t> read_at(net::mutable_buffer buf, std::uint64_t offset);
   /// Writes all of buf at `offset`.
   task<> write_at(net::const_buffer buf, std::uint64_t offset);
-  /// Writes all of buf at the end of the file (open_mode::append), or at
-  /// the current end otherwise.
+  /// Writes all of buf at the end of the file (open_mode::append; native on
+  /// io_uring), or at the current end otherwise (blocking pool).
   task<> append(net::const_buffer buf);
   task<> fsync();
   task<std::uint64_t> size();

@@ -102,7 +102,11 @@ class [[nodiscard]] blocking_handle {
     if (withdrawn_) throw cancelled{};
     if (taken_) throw std::logic_error("brigade::spawn_blocking: result already taken");
     taken_ = true;
-    if (job_->exception_) std::rethrow_exception(job_->exception_);
+    // Moved out: the task then holds the last reference to the exception,
+    // so the pool thread that may free the job later never frees it (that
+    // handoff goes through libstdc++'s uninstrumented refcount, which TSan
+    // cannot see).
+    if (job_->exception_) std::rethrow_exception(std::exchange(job_->exception_, nullptr));
     return take_(job_);
   }
 

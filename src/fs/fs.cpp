@@ -1,19 +1,27 @@
-// brigade::fs on the blocking pool.
+// brigade::fs: native on io_uring (file::read_at/write_at/append/fsync as
+// IORING_OP_READ/WRITE/FSYNC, src/io/completion.hpp), on the blocking pool
+// otherwise and for open, stat and the whole-file helpers.
 //
-// Every job is a named lambda handed to spawn_blocking outside the co_await
+// Pool jobs are named lambdas handed to spawn_blocking outside the co_await
 // expression: g++ 12 destroys a lambda temporary inside a co_await
-// expression twice. Jobs own their buffers (copies), so a cancelled await
-// leaves nothing pointing into the caller's memory.
+// expression twice. They own their buffers (copies), so a cancelled await
+// leaves nothing pointing into the caller's memory. Native operations use
+// the caller's buffer directly: their await never ends before the kernel's
+// completion (a cancel waits for it), so the buffer is not written later.
 
 #include <brigade/fs.hpp>
 #include <brigade/spawn_blocking.hpp>
+
+#include "io/completion.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -46,6 +54,44 @@ void write_all_at(int fd, const char* data, std::size_t size, std::int64_t offse
       fail("write", path);
     }
     done += static_cast<std::size_t>(n);
+  }
+}
+
+// The current runtime's I/O core when it runs file operations itself
+// (io_uring), else nullptr (the blocking pool does).
+std::shared_ptr<detail::reactor> native_core() {
+  std::shared_ptr<detail::reactor> core = detail::current_reactor("brigade::fs");
+  if (!core->supports_completions()) core.reset();
+  return core;
+}
+
+// One read or write (at most 1 GiB: the SQE length is 32 bits) through the
+// ring; the syscall's result (>= 0, or -errno).
+task<int> ring_rw(detail::reactor& core, detail::io_op::kind kind, int fd, const void* data,
+                  std::size_t size, std::uint64_t offset) {
+  detail::completion_awaiter op{core, detail::io_op{.op = kind,
+                                                    .fd = fd,
+                                                    .data = const_cast<void*>(data),
+                                                    .size = std::min<std::size_t>(size, 1u << 30),
+                                                    .offset = offset}};
+  co_return co_await op;
+}
+
+// Writes all of data at offset (or, with offset -1, at the file position:
+// the end for O_APPEND) through the ring.
+task<> ring_write_all(detail::reactor& core, int fd, const std::byte* data, std::size_t size,
+                      std::uint64_t offset, const std::string& path) {
+  constexpr std::uint64_t at_position = ~std::uint64_t{0};
+  std::size_t done = 0;
+  while (done < size) {
+    const int r = co_await ring_rw(core, detail::io_op::kind::write, fd, data + done, size - done,
+                                   offset == at_position ? at_position : offset + done);
+    if (r == -EINTR || r == -EAGAIN) continue;
+    if (r < 0) {
+      errno = -r;
+      fail("write", path);
+    }
+    done += static_cast<std::size_t>(r);
   }
 }
 
@@ -130,6 +176,16 @@ task<file> file::open(std::string path, open_mode mode) {
 }
 
 task<std::size_t> file::read_at(net::mutable_buffer buf, std::uint64_t offset) {
+  if (auto core = native_core()) {
+    for (;;) {
+      const int r =
+          co_await ring_rw(*core, detail::io_op::kind::read, fd_, buf.data(), buf.size(), offset);
+      if (r >= 0) co_return static_cast<std::size_t>(r);
+      if (r == -EINTR || r == -EAGAIN) continue;
+      errno = -r;
+      fail("read", path_);
+    }
+  }
   auto job = [fd = fd_, size = buf.size(), offset, path = path_] {
     std::vector<char> tmp(size);
     for (;;) {
@@ -148,6 +204,10 @@ task<std::size_t> file::read_at(net::mutable_buffer buf, std::uint64_t offset) {
 }
 
 task<> file::write_at(net::const_buffer buf, std::uint64_t offset) {
+  if (auto core = native_core()) {
+    co_await ring_write_all(*core, fd_, buf.data(), buf.size(), offset, path_);
+    co_return;
+  }
   std::vector<char> copy(reinterpret_cast<const char*>(buf.data()),
                          reinterpret_cast<const char*>(buf.data()) + buf.size());
   auto job = [fd = fd_, copy = std::move(copy), offset, path = path_] {
@@ -158,6 +218,11 @@ task<> file::write_at(net::const_buffer buf, std::uint64_t offset) {
 }
 
 task<> file::append(net::const_buffer buf) {
+  if (auto core = native_core(); core && (::fcntl(fd_, F_GETFL) & O_APPEND) != 0) {
+    // offset -1: the file position, which O_APPEND puts at the end.
+    co_await ring_write_all(*core, fd_, buf.data(), buf.size(), ~std::uint64_t{0}, path_);
+    co_return;
+  }
   std::vector<char> copy(reinterpret_cast<const char*>(buf.data()),
                          reinterpret_cast<const char*>(buf.data()) + buf.size());
   auto job = [fd = fd_, copy = std::move(copy), path = path_] {
@@ -169,6 +234,18 @@ task<> file::append(net::const_buffer buf) {
 }
 
 task<> file::fsync() {
+  if (auto core = native_core()) {
+    for (;;) {
+      detail::completion_awaiter op{*core,
+                                    detail::io_op{.op = detail::io_op::kind::fsync, .fd = fd_}};
+      const int r = co_await op;
+      if (r == 0) co_return;
+      if (r != -EINTR) {
+        errno = -r;
+        fail("fsync", path_);
+      }
+    }
+  }
   auto job = [fd = fd_, path = path_] {
     if (::fsync(fd) != 0) fail("fsync", path);
   };

@@ -54,8 +54,6 @@ bool readiness_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
     return false;
   }
   const int i = index(interest_);
-  io_source* const source = source_;
-  const io_interest interest = interest_;
   {
     std::lock_guard lock(source_->mutex_);
     if (source_->sequence_[i].load(memory_order_relaxed) != ticket_) {
@@ -75,10 +73,11 @@ bool readiness_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
     state_.store(linked, memory_order_relaxed);
     source_->waiter_[i] = this;
     source_->reactor_->waiting_.fetch_add(1, memory_order_relaxed);
+    // Armed under the lock: once it is released the driver may fire us, the
+    // task may resume elsewhere, finish and close the fd, freeing the source.
+    source_->reactor_->armed(*source_, interest_);
   }
-  // Once unlocked, the driver may fire us and another worker may resume and
-  // destroy this awaiter: use only locals from here on.
-  source->reactor_->armed(*source, interest);
+  // The awaiter and the source may be gone already: touch neither.
   return true;
 }
 
@@ -104,28 +103,37 @@ bool io_internal::poll(wait_node* node, bool cancel) noexcept {
   return true;
 }
 
+void io_internal::fire_locked(io_source& s, bool readable, bool writable,
+                              task_header* (&woken)[2]) noexcept {
+  const bool dirs[2] = {readable, writable};
+  for (int i = 0; i < 2; ++i) {
+    if (!dirs[i]) continue;
+    // release: pairs with the acquire in ticket().
+    s.sequence_[i].fetch_add(1, memory_order_release);
+    if (readiness_awaiter* w = s.waiter_[i]) {
+      s.waiter_[i] = nullptr;
+      s.reactor_->waiting_.fetch_sub(1, memory_order_relaxed);
+      woken[i] = w->task_;
+      // release: pairs with the acquire in poll(). After this store the
+      // awaiter may be resumed and destroyed: do not touch it again.
+      w->state_.store(readiness_awaiter::ready, memory_order_release);
+    }
+  }
+}
+
+void io_internal::wake(task_header* const (&woken)[2]) noexcept {
+  for (task_header* t : woken) {
+    if (t != nullptr) t->wake_by_val();
+  }
+}
+
 void io_internal::fire(io_source& s, bool readable, bool writable) noexcept {
   task_header* woken[2] = {nullptr, nullptr};
   {
     std::lock_guard lock(s.mutex_);
-    const bool dirs[2] = {readable, writable};
-    for (int i = 0; i < 2; ++i) {
-      if (!dirs[i]) continue;
-      // release: pairs with the acquire in ticket().
-      s.sequence_[i].fetch_add(1, memory_order_release);
-      if (readiness_awaiter* w = s.waiter_[i]) {
-        s.waiter_[i] = nullptr;
-        s.reactor_->waiting_.fetch_sub(1, memory_order_relaxed);
-        woken[i] = w->task_;
-        // release: pairs with the acquire in poll(). After this store the
-        // awaiter may be resumed and destroyed: do not touch it again.
-        w->state_.store(readiness_awaiter::ready, memory_order_release);
-      }
-    }
+    fire_locked(s, readable, writable, woken);
   }
-  for (task_header* t : woken) {
-    if (t != nullptr) t->wake_by_val();
-  }
+  wake(woken);
 }
 
 // ---- io_registration ----

@@ -16,7 +16,9 @@
 //      nobody reads events any more.
 //
 // Locking: source.mutex_ guards writes to sequence_, and waiter_, poll_armed_, inflight_,
-// detached_. Backends never hold their own lock while taking a source's.
+// detached_. Lock order: a source's mutex_ before a backend's own lock
+// (io_uring submits under both); backends never hold their own lock while
+// taking a source's.
 
 #include <brigade/detail/atomic.hpp>
 #include <brigade/detail/io_registration.hpp>
@@ -28,6 +30,7 @@
 namespace brigade::detail {
 
 class reactor;
+class completion_awaiter;  // src/io/completion.hpp
 
 struct io_source {
   int fd_ = -1;
@@ -41,6 +44,9 @@ struct io_source {
   bool poll_armed_[2] = {false, false};
   int inflight_ = 0;
   bool detached_ = false;
+  /// A completion-based operation was submitted on the fd: remove() cancels
+  /// what may still be in flight.
+  atomic<bool> ops_used_{false};
   io_source* next_release_ = nullptr;  // the reactor's release list
 };
 
@@ -55,10 +61,24 @@ class reactor {
   /// Registers the source's fd. Throws std::system_error.
   virtual void add(io_source& source) = 0;
   /// A waiter just linked on `interest` (io_uring arms a poll; epoll, whose
-  /// fds are registered for both directions once, does nothing).
+  /// fds are registered for both directions once, does nothing). Called
+  /// with source.mutex_ held: the source cannot be released meanwhile.
   virtual void armed(io_source& source, io_interest interest) noexcept = 0;
   /// Deregisters and closes the fd, then frees the source when safe.
+  /// io_uring also cancels the completion-based operations still in flight
+  /// on the fd (they fail with ECANCELED, as a readiness wait fails with
+  /// the retried syscall's EBADF).
   virtual void remove(io_source* source) noexcept = 0;
+
+  /// Completion-based operations (src/io/completion.hpp): io_uring only.
+  virtual bool supports_completions() const noexcept { return false; }
+  /// Submits `op` (its completion wakes its task). Any thread.
+  virtual void submit(completion_awaiter& op) noexcept;
+  /// Asks the kernel to cancel `op` (its own completion still follows).
+  virtual void cancel(completion_awaiter& op) noexcept;
+  /// Cancels `op` synchronously and forgets its completion (its frame is
+  /// being destroyed while nobody polls the driver).
+  virtual void abandon(completion_awaiter& op) noexcept;
 
   /// Linked waiters (has_pending_io).
   atomic<std::int64_t> waiting_{0};
@@ -69,6 +89,13 @@ struct io_internal {
   /// Bumps the sequence numbers of the directions that became ready and
   /// wakes their waiters (step 3 of the protocol). Driver thread.
   static void fire(io_source& source, bool readable, bool writable) noexcept;
+  /// fire() in two halves, for a backend that must update its own
+  /// bookkeeping of the source in the same critical section: fire_locked
+  /// (source.mutex_ held) unlinks the waiters into `woken`; wake (after
+  /// unlocking; the source may be gone by then) wakes their tasks.
+  static void fire_locked(io_source& source, bool readable, bool writable,
+                          task_header* (&woken)[2]) noexcept;
+  static void wake(task_header* const (&woken)[2]) noexcept;
   /// readiness_awaiter's wait_node poll (step 4).
   static bool poll(wait_node* node, bool cancel) noexcept;
 };

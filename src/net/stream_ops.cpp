@@ -2,6 +2,8 @@
 
 #include "net/stream_ops.hpp"
 
+#include "io/completion.hpp"
+
 #include <brigade/detail/sys.hpp>
 #include <brigade/spawn.hpp>
 
@@ -16,6 +18,31 @@ namespace brigade::detail {
 namespace {
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+/// What to do after a syscall said EAGAIN. io_uring: the transfer itself
+/// goes to the ring (recv/send; its result arrives with the completion, no
+/// readiness wake and second syscall); epoll (and pipes): wait for
+/// readiness. Returns bytes (>= 0) or -errno; -EAGAIN means "retry the
+/// syscall".
+task<ssize_t> after_eagain(const io_registration& reg, io_interest dir, std::uint32_t ticket,
+                           const std::byte* data, std::size_t size, bool ring_ok = true) {
+  reactor* core = reg.source()->reactor_.get();
+  if (ring_ok && core->supports_completions()) {
+    // relaxed: read by remove() on this fd's owner, after this operation.
+    reg.source()->ops_used_.store(true, memory_order_relaxed);
+    const bool recv = dir == io_interest::read;
+    completion_awaiter op{*core, io_op{.op = recv ? io_op::kind::recv : io_op::kind::send,
+                                       .fd = reg.fd(),
+                                       .data = const_cast<std::byte*>(data),
+                                       .size = size,
+                                       .flags = recv ? 0 : MSG_NOSIGNAL,
+                                       .poll_first = true}};
+    const int r = co_await op;
+    if (r != -EAGAIN && r != -EWOULDBLOCK) co_return r;
+  }
+  co_await reg.ready(dir, ticket);
+  co_return -EAGAIN;
+}
 
 ssize_t send_some(int fd, const std::byte* data, std::size_t size, write_kind kind) {
   if (kind == write_kind::socket) return sys::get().send(fd, data, size, MSG_NOSIGNAL);
@@ -58,12 +85,15 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
   co_await brigade::consume_budget();
   for (;;) {
     const std::uint32_t ticket = reg.ticket(io_interest::read);
-    const ssize_t n = sys::get().read(reg.fd(), buf.data(), buf.size());
+    ssize_t n = sys::get().read(reg.fd(), buf.data(), buf.size());
+    int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err)) {
+      n = co_await after_eagain(reg, io_interest::read, ticket, buf.data(), buf.size());
+      err = n < 0 ? static_cast<int>(-n) : 0;
+    }
     if (n >= 0) co_return static_cast<std::size_t>(n);
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) throw_io_error(err, "read", target);
-    co_await reg.ready(io_interest::read, ticket);
+    if (err == EINTR || would_block(err)) continue;
+    throw_io_error(err, "read", target);
   }
 }
 
@@ -74,16 +104,20 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
   std::size_t done = 0;
   while (done < buf.size()) {
     const std::uint32_t ticket = reg.ticket(io_interest::read);
-    const ssize_t n = sys::get().read(reg.fd(), buf.data() + done, buf.size() - done);
+    ssize_t n = sys::get().read(reg.fd(), buf.data() + done, buf.size() - done);
+    int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err)) {
+      n = co_await after_eagain(reg, io_interest::read, ticket, buf.data() + done,
+                                buf.size() - done);
+      err = n < 0 ? static_cast<int>(-n) : 0;
+    }
     if (n > 0) {
       done += static_cast<std::size_t>(n);
       continue;
     }
     if (n == 0) break;  // the peer closed first
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) throw_io_error(err, "read", target);
-    co_await reg.ready(io_interest::read, ticket);
+    if (err == EINTR || would_block(err)) continue;
+    throw_io_error(err, "read", target);
   }
   co_return done;
 }
@@ -94,12 +128,16 @@ task<std::size_t> stream_write(const io_registration& reg, net::const_buffer buf
   co_await brigade::consume_budget();
   for (;;) {
     const std::uint32_t ticket = reg.ticket(io_interest::write);
-    const ssize_t n = send_some(reg.fd(), buf.data(), buf.size(), kind);
+    ssize_t n = send_some(reg.fd(), buf.data(), buf.size(), kind);
+    int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err)) {
+      n = co_await after_eagain(reg, io_interest::write, ticket, buf.data(), buf.size(),
+                                kind == write_kind::socket);
+      err = n < 0 ? static_cast<int>(-n) : 0;
+    }
     if (n >= 0) co_return static_cast<std::size_t>(n);
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) throw_io_error(err, "write", target);
-    co_await reg.ready(io_interest::write, ticket);
+    if (err == EINTR || would_block(err)) continue;
+    throw_io_error(err, "write", target);
   }
 }
 
@@ -110,15 +148,19 @@ task<> stream_write_all(const io_registration& reg, net::const_buffer buf, op_ta
   std::size_t done = 0;
   while (done < buf.size()) {
     const std::uint32_t ticket = reg.ticket(io_interest::write);
-    const ssize_t n = send_some(reg.fd(), buf.data() + done, buf.size() - done, kind);
+    ssize_t n = send_some(reg.fd(), buf.data() + done, buf.size() - done, kind);
+    int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err)) {
+      n = co_await after_eagain(reg, io_interest::write, ticket, buf.data() + done,
+                                buf.size() - done, kind == write_kind::socket);
+      err = n < 0 ? static_cast<int>(-n) : 0;
+    }
     if (n >= 0) {
       done += static_cast<std::size_t>(n);
       continue;
     }
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) throw_io_error(err, "write", target);
-    co_await reg.ready(io_interest::write, ticket);
+    if (err == EINTR || would_block(err)) continue;
+    throw_io_error(err, "write", target);
   }
 }
 

@@ -105,6 +105,9 @@ class io_registration {
 
   bool valid() const noexcept { return source_ != nullptr; }
   int fd() const noexcept;
+  /// The driver's bookkeeping of the fd (src/io/io_source.hpp), for the
+  /// completion-based operations of the io_uring backend.
+  io_source* source() const noexcept { return source_; }
 
   /// The readiness sequence number of `interest` (step 1 above).
   std::uint32_t ticket(io_interest interest) const noexcept;

@@ -2,17 +2,19 @@
 
 #include "io/uring/uring_driver.hpp"
 
-#include "io/epoll/epoll_driver.hpp"
+#include "io/completion.hpp"
 
 #include <brigade/detail/sys.hpp>
 
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <system_error>
 #include <unordered_set>
@@ -25,12 +27,35 @@ constexpr unsigned ring_entries = 256;
 constexpr std::uint64_t tag_ignore = 0;  // POLL_REMOVE completions
 constexpr std::uint64_t tag_unpark = 2;  // the eventfd poll
 constexpr std::uint64_t dir_bit = 1;     // sources are 8-aligned: bit 0 is the direction
+constexpr std::uint64_t op_bit = 4;      // awaiters are 8-aligned: bit 2 marks an operation
+
+bool kernel_at_least(int major, int minor) noexcept {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  int ma = 0;
+  int mi = 0;
+  if (std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
 
 class uring_reactor final : public reactor {
  public:
   uring_reactor() {
+    // COOP_TASKRUN (5.19): a completion's task_work runs when the thread
+    // that submitted next enters the kernel (or at the next tick), instead
+    // of an interrupt per completion while it runs user code; without it a
+    // busy echo server's CPU per request was bimodal, up to 3x
+    // (docs/design/io-backends.md). TASKRUN_FLAG makes a non-blocking peek
+    // enter the kernel when such work is pending. A sleeping submitter is
+    // still woken to run it (a parked worker on its futex). Kernels that
+    // refuse the flags (EINVAL) get a plain ring.
     io_uring_params params{};
-    const int fd = sys::get().io_uring_setup(ring_entries, &params);
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    int fd = sys::get().io_uring_setup(ring_entries, &params);
+    if (fd == -EINVAL) {
+      params = io_uring_params{};
+      fd = sys::get().io_uring_setup(ring_entries, &params);
+    }
     if (fd < 0) throw std::system_error(-fd, std::system_category(), "io_uring_setup");
     if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
       ::close(fd);
@@ -46,6 +71,7 @@ class uring_reactor final : public reactor {
     // wait would submit a timeout SQE outside sq_mutex_).
     for (unsigned i = 0; i < *ring_.sq.kring_entries; ++i) ring_.sq.array[i] = i;
     ring_.features = params.features;
+    completions_ = kernel_at_least(6, 0);
     event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) {
       const int err = errno;
@@ -59,17 +85,15 @@ class uring_reactor final : public reactor {
 
   void add(io_source&) override {}
 
+  // s.mutex_ held (io_source.hpp): remove() cannot run meanwhile.
   void armed(io_source& s, io_interest interest) noexcept override {
     const int i = static_cast<int>(interest);
-    {
-      std::lock_guard lock(s.mutex_);
-      if (s.poll_armed_[i] || s.detached_) return;
-      s.poll_armed_[i] = true;
-      ++s.inflight_;
-    }
+    if (s.poll_armed_[i] || s.detached_) return;
     const unsigned mask = interest == io_interest::read ? POLLIN | POLLRDHUP | POLLPRI : POLLOUT;
     std::lock_guard lock(sq_mutex_);
     if (ring_closed_) return;  // orphaned: nobody reaps any more
+    s.poll_armed_[i] = true;
+    ++s.inflight_;
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_poll_add(sqe, s.fd_, mask);
     io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&s) | static_cast<unsigned>(i));
@@ -77,34 +101,96 @@ class uring_reactor final : public reactor {
   }
 
   void remove(io_source* s) noexcept override {
-    bool armed_dirs[2];
-    int inflight = 0;
+    const int fd = s->fd_;  // once unlocked, a completion may free s
+    const bool s_ops_used = s->ops_used_.load(memory_order_relaxed);
+    bool free_now = false;
     {
-      std::lock_guard lock(s->mutex_);
+      // Both locks: a poll is either armed before (and gets its POLL_REMOVE
+      // here) or sees detached_ and is not armed; the completion that frees
+      // the source finds it in zombies_.
+      std::lock_guard source_lock(s->mutex_);
       s->detached_ = true;
-      armed_dirs[0] = s->poll_armed_[0];
-      armed_dirs[1] = s->poll_armed_[1];
-      inflight = s->inflight_;
+      std::lock_guard lock(sq_mutex_);
+      if (s->inflight_ == 0 || ring_closed_) {
+        free_now = true;  // no completion will name it
+      } else {
+        zombies_.insert(s);
+        for (int i = 0; i < 2; ++i) {
+          if (!s->poll_armed_[i]) continue;
+          io_uring_sqe* sqe = get_sqe();
+          io_uring_prep_poll_remove(sqe,
+                                    reinterpret_cast<std::uintptr_t>(s) | static_cast<unsigned>(i));
+          io_uring_sqe_set_data64(sqe, tag_ignore);
+        }
+        io_uring_submit(&ring_);
+      }
     }
-    sys::get().close(s->fd_);
-    if (inflight == 0) {
-      delete s;
-      return;
-    }
+    // relaxed: set by the operation's own thread before its submission.
+    if (s_ops_used) cancel_fd(fd);
+    // The poll holds its own reference to the file: closing the fd neither
+    // completes it nor lets a reused fd number reach it.
+    sys::get().close(fd);
+    if (free_now) delete s;
+  }
+
+  bool supports_completions() const noexcept override { return completions_; }
+
+  void submit(completion_awaiter& op) noexcept override {
+    const io_op& o = op.op();
+    waiting_.fetch_add(1, memory_order_relaxed);
     std::lock_guard lock(sq_mutex_);
     if (ring_closed_) {
-      delete s;  // the ring is gone: no completion will name it
+      fail_now(op);
       return;
     }
-    zombies_.insert(s);
-    for (int i = 0; i < 2; ++i) {
-      if (!armed_dirs[i]) continue;
-      io_uring_sqe* sqe = get_sqe();
-      io_uring_prep_poll_remove(sqe,
-                                reinterpret_cast<std::uintptr_t>(s) | static_cast<unsigned>(i));
-      io_uring_sqe_set_data64(sqe, tag_ignore);
+    io_uring_sqe* sqe = get_sqe();
+    switch (o.op) {
+      case io_op::kind::recv:
+        io_uring_prep_recv(sqe, o.fd, o.data, o.size, o.flags);
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+      case io_op::kind::send:
+        io_uring_prep_send(sqe, o.fd, o.data, o.size, o.flags);
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+      case io_op::kind::read:
+        io_uring_prep_read(sqe, o.fd, o.data, static_cast<unsigned>(o.size), o.offset);
+        break;
+      case io_op::kind::write:
+        io_uring_prep_write(sqe, o.fd, o.data, static_cast<unsigned>(o.size), o.offset);
+        break;
+      case io_op::kind::fsync:
+        io_uring_prep_fsync(sqe, o.fd, 0);
+        break;
     }
+    io_uring_sqe_set_data64(sqe, tag_of(op));
     io_uring_submit(&ring_);
+  }
+
+  void cancel(completion_awaiter& op) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, tag_of(op), 0);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    io_uring_submit(&ring_);
+  }
+
+  void abandon(completion_awaiter& op) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    waiting_.fetch_sub(1, memory_order_relaxed);
+    if (ring_closed_) return;
+    abandoned_.insert(tag_of(op));
+    io_uring_sync_cancel_reg reg{};
+    reg.addr = tag_of(op);
+    reg.fd = -1;
+    reg.timeout.tv_sec = -1;
+    reg.timeout.tv_nsec = -1;
+    // Returns once the operation is no longer running: its buffer (in the
+    // dying frame) is not written after this. Fails only on kernels before
+    // 6.0 (then the operation was a socket wait, cancelled promptly by the
+    // ring's teardown) or when it already completed.
+    (void)io_uring_register_sync_cancel(&ring_, &reg);
   }
 
   void poll(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -134,16 +220,20 @@ class uring_reactor final : public reactor {
     // ones wait for the next poll. The kernel orders them too, but through
     // shared memory that no sanitizer can see.
     unsigned ready = 0;
+    bool abandoned = false;
     {
       std::lock_guard lock(sq_mutex_);
       ready = io_uring_cq_ready(&ring_);
+      abandoned = !abandoned_.empty();
     }
     unsigned head = 0;
     unsigned seen = 0;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       if (seen == ready) break;
       ++seen;
-      complete(io_uring_cqe_get_data64(cqe), cqe->res);
+      const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+      if (abandoned && forget_abandoned(data)) continue;
+      complete(data, cqe->res);
     }
     io_uring_cq_advance(&ring_, seen);
   }
@@ -168,6 +258,29 @@ class uring_reactor final : public reactor {
     return sqe;
   }
 
+  static std::uint64_t tag_of(completion_awaiter& op) noexcept {
+    return reinterpret_cast<std::uintptr_t>(&op) | op_bit;
+  }
+
+  // The ring is gone (sq_mutex_ held): the operation fails at once.
+  void fail_now(completion_awaiter& op) noexcept { completion_internal::complete(op, -ECANCELED); }
+
+  bool forget_abandoned(std::uint64_t data) noexcept {
+    if ((data & op_bit) == 0) return false;
+    std::lock_guard lock(sq_mutex_);
+    return abandoned_.erase(data) != 0;
+  }
+
+  // Cancels every operation still in flight on `fd` (its owner closes it).
+  void cancel_fd(int fd) noexcept {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    io_uring_submit(&ring_);
+  }
+
   void arm_unpark() noexcept {
     std::lock_guard lock(sq_mutex_);
     io_uring_sqe* sqe = get_sqe();
@@ -186,30 +299,36 @@ class uring_reactor final : public reactor {
       arm_unpark();
       return;
     }
+    if ((data & op_bit) != 0) {
+      completion_internal::complete(*reinterpret_cast<completion_awaiter*>(data & ~op_bit), res);
+      return;
+    }
     auto* s = reinterpret_cast<io_source*>(data & ~dir_bit);
     const int i = static_cast<int>(data & dir_bit);
+    task_header* woken[2] = {nullptr, nullptr};
     bool last = false;
-    bool detached = false;
     {
+      // The waiters are unlinked in the same critical section that drops
+      // this poll's hold on the source: once it ends, remove() may free the
+      // source at any moment (issue #5: fire() after the unlock raced with
+      // the release).
       std::lock_guard lock(s->mutex_);
       s->poll_armed_[i] = false;
+      // An error result (-ECANCELED, -EBADF ...) also fires: the operation
+      // retries its syscall and reports the real error.
+      if (!s->detached_) io_internal::fire_locked(*s, i == 0, i == 1, woken);
       --s->inflight_;
-      detached = s->detached_;
-      last = detached && s->inflight_ == 0;
+      last = s->detached_ && s->inflight_ == 0;
     }
+    (void)res;
+    io_internal::wake(woken);
     if (last) {
       {
         std::lock_guard lock(sq_mutex_);
         zombies_.erase(s);
       }
       delete s;
-      return;
     }
-    if (detached) return;
-    // An error result (-ECANCELED, -EBADF ...) also fires: the operation
-    // retries its syscall and reports the real error.
-    (void)res;
-    io_internal::fire(*s, i == 0, i == 1);
   }
 
   void teardown() noexcept {
@@ -224,10 +343,15 @@ class uring_reactor final : public reactor {
 
   io_uring ring_{};
   int event_fd_ = -1;
+  // Completion-based operations need IORING_RECVSEND_POLL_FIRST and
+  // IORING_ASYNC_CANCEL_FD (5.19) and IORING_REGISTER_SYNC_CANCEL (6.0);
+  // older kernels keep the readiness path (and fs the blocking pool).
+  bool completions_ = false;
   atomic<bool> unpark_pending_{false};
   std::mutex sq_mutex_;
-  bool ring_closed_ = false;                // guarded by sq_mutex_
-  std::unordered_set<io_source*> zombies_;  // guarded by sq_mutex_
+  bool ring_closed_ = false;                     // guarded by sq_mutex_
+  std::unordered_set<io_source*> zombies_;       // guarded by sq_mutex_
+  std::unordered_set<std::uint64_t> abandoned_;  // guarded by sq_mutex_
 };
 
 class uring_driver final : public io_driver {

@@ -18,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
 
 #include <string>
 #include <system_error>
@@ -56,28 +59,19 @@ inline bool backend_available(io_backend b) {
   }
 }
 
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool under_tsan = true;
-#else
-inline constexpr bool under_tsan = false;
-#endif
-#else
-inline constexpr bool under_tsan = false;
-#endif
+/// Whether the io_uring backend runs completion-based operations here (it
+/// needs Linux 6.0; src/io/uring/uring_driver.cpp).
+inline bool uring_completions_available() {
+  utsname u{};
+  int major = 0;
+  int minor = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major >= 6 && backend_available(io_backend::io_uring);
+}
 
 inline void run_io_test(task<void> (*body)(), io_backend backend) {
   if (!backend_available(backend)) {
     GTEST_SKIP() << backend_name(backend) << " is not available here";
-  }
-  if (under_tsan && backend == io_backend::io_uring) {
-    // Known issue (issue #5, left open): TSan reports an unlock of an
-    // unlocked mutex in the io_uring completion path (io_source fire racing
-    // with the source's release) about once in a few hundred runs. The
-    // io_uring API tests still run in the dev and ASan builds.
-    GTEST_SKIP() << "io_uring API tests skipped under ThreadSanitizer (known report, issue #5)";
   }
   for (flavor f : {flavor::current_thread, flavor::multi_thread}) {
     if (!flavor_selected(f)) continue;

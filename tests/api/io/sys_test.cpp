@@ -1,15 +1,19 @@
 #include <brigade/detail/sys.hpp>
 
+#include <brigade/net/unix_stream.hpp>
 #include <brigade/runtime.hpp>
+#include <brigade/spawn.hpp>
 
 #include "api/io/io_test.hpp"
 #include "support/fault_injection.hpp"
 
 #include <gtest/gtest.h>
 
+#include <linux/io_uring.h>
 #include <sys/socket.h>
 
 #include <system_error>
+#include <vector>
 
 namespace bg = brigade;
 namespace sys = brigade::detail::sys;
@@ -58,4 +62,65 @@ TEST(Sys, RefusedIoUringFallsBackToEpoll) {
   bg::runtime rt{
       bg::runtime_options{.flavor = bg::flavor::current_thread, .io = bg::io_backend::automatic}};
   EXPECT_EQ(rt.block_on([]() -> bg::task<int> { co_return 1; }()), 1);
+}
+
+namespace {
+
+// io_uring_setup wrappers that record the setup flags asked for. Statics:
+// the table must outlive every call.
+std::vector<unsigned> setup_flags;
+
+int recording_setup(unsigned entries, io_uring_params* p) {
+  setup_flags.push_back(p->flags);
+  return sys::real().io_uring_setup(entries, p);
+}
+
+int refuse_flags_setup(unsigned entries, io_uring_params* p) {
+  setup_flags.push_back(p->flags);
+  if (p->flags != 0) return -EINVAL;  // an older kernel
+  return sys::real().io_uring_setup(entries, p);
+}
+
+bool echo_one_byte(bg::io_backend b) {
+  bg::runtime rt{bg::runtime_options{.flavor = bg::flavor::current_thread, .io = b}};
+  return rt.block_on([]() -> bg::task<bool> {
+    auto [x, y] = bg::net::unix_stream::pair();
+    auto reader = bg::spawn([](bg::net::unix_stream& s) -> bg::task<char> {
+      char c = 0;
+      co_await s.read_exact(bg::net::mutable_buffer{&c, 1});
+      co_return c;
+    }(x));
+    co_await bg::yield_now();
+    co_await y.write_all("q");
+    co_return co_await reader == 'q';
+  }());
+}
+
+}  // namespace
+
+// The ring asks for COOP_TASKRUN | TASKRUN_FLAG; a kernel that refuses them
+// gets a plain ring, and I/O works either way.
+TEST(Sys, IoUringRingFlagsFallBackWhenRefused) {
+  if (!bg::testing::backend_available(bg::io_backend::io_uring)) {
+    GTEST_SKIP() << "io_uring is not available here";
+  }
+  const unsigned wanted = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+  for (auto setup : {&recording_setup, &refuse_flags_setup}) {
+    static sys::table t;
+    t = sys::real();
+    t.io_uring_setup = setup;
+    setup_flags.clear();
+    const sys::table* previous = sys::install(&t);
+    const bool ok = echo_one_byte(bg::io_backend::io_uring);
+    sys::install(previous);
+    EXPECT_TRUE(ok);
+    ASSERT_FALSE(setup_flags.empty());
+    EXPECT_EQ(setup_flags.front(), wanted);
+    if (setup == &refuse_flags_setup) {
+      ASSERT_EQ(setup_flags.size(), 2u);
+      EXPECT_EQ(setup_flags.back(), 0u);
+    } else {
+      EXPECT_EQ(setup_flags.size(), 1u);  // this kernel (>= 5.19) accepts them
+    }
+  }
 }
