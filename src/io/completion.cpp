@@ -5,6 +5,7 @@
 
 #include <brigade/cancelled.hpp>
 #include <brigade/detail/context.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <cerrno>
 #include <cstdlib>
@@ -33,6 +34,13 @@ bool completion_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
     withdrawn_ = true;
     return false;
   }
+  const bool reading = op_.op == io_op::kind::recv || op_.op == io_op::kind::read;
+  const bool writing = op_.op == io_op::kind::send || op_.op == io_op::kind::write;
+  set_wait(me,
+           reading   ? wait_kind::read_fd
+           : writing ? wait_kind::write_fd
+                     : wait_kind::io_op,
+           static_cast<std::uint64_t>(static_cast<unsigned>(op_.fd)));
   node_.poll = &completion_awaiter::poll;
   node_.handle = awaiting;
   task_ = me;

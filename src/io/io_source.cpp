@@ -10,6 +10,7 @@
 #include <brigade/detail/context.hpp>
 #include <brigade/detail/scheduler.hpp>
 #include <brigade/detail/sys.hpp>
+#include <brigade/detail/wait_info.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -64,6 +65,8 @@ bool readiness_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
                                  ? "brigade I/O: two tasks wait to read the same fd"
                                  : "brigade I/O: two tasks wait to write the same fd");
     }
+    set_wait(me, interest_ == io_interest::read ? wait_kind::read_fd : wait_kind::write_fd,
+             static_cast<std::uint64_t>(static_cast<unsigned>(source_->fd_)));
     node_.poll = &io_internal::poll;
     node_.handle = awaiting;
     task_ = me;

@@ -67,7 +67,6 @@ bg::duration accept_time(bg::io_backend backend, bg::flavor fl, int failures) {
 TEST(TcpListenerBackoff, DoublesFrom5msTo1sThenServes) {
   for (auto backend : {bg::io_backend::epoll, bg::io_backend::io_uring}) {
     if (!bg::testing::backend_available(backend)) continue;
-    if (bg::testing::under_tsan && backend == bg::io_backend::io_uring) continue;  // io_test.hpp
     for (auto fl : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
       SCOPED_TRACE(std::string(bg::testing::backend_name(backend)) + "/" +
                    bg::testing::flavor_name(fl));

@@ -4,6 +4,8 @@
 #include <brigade/channel/mpsc.hpp>
 #include <brigade/channel/oneshot.hpp>
 #include <brigade/join_handle.hpp>
+#include <brigade/net/tcp_listener.hpp>
+#include <brigade/net/tcp_stream.hpp>
 #include <brigade/runtime.hpp>
 #include <brigade/spawn.hpp>
 #include <brigade/spawn_blocking.hpp>
@@ -131,6 +133,27 @@ BRIGADE_TEST(DumpTasks, EachWaitingTaskSaysWhatItWaitsOn) {
   co_await h;
   co_await blocking;
   EXPECT_THROW(co_await i, bg::cancelled);
+}
+
+bg::task<> read_one(bg::net::tcp_stream& s) {
+  char c = 0;
+  (void)co_await s.read(bg::net::mutable_buffer(&c, 1));
+}
+
+BRIGADE_TEST(DumpTasks, ASocketReaderSaysReadFd) {
+  auto listener = co_await bg::net::tcp_listener::bind("127.0.0.1:0");
+  auto client = co_await bg::net::tcp_stream::connect(listener.local_address());
+  auto accepted = co_await listener.accept();
+  auto reader = bg::spawn(read_one(accepted.stream), "on-socket");
+  std::string dump;
+  for (int round = 0; round < 100000; ++round) {
+    co_await bg::yield_now();
+    dump = bg::current_runtime().dump_tasks();
+    if (line_of(dump, "on-socket").find("waiting on read fd ") != std::string::npos) break;
+  }
+  EXPECT_NE(line_of(dump, "on-socket").find("waiting on read fd "), std::string::npos) << dump;
+  co_await client.write_all("x");
+  co_await reader;
 }
 
 BRIGADE_TEST(DumpTasks, ARunningOrQueuedTaskShowsNoStaleWait) {

@@ -128,10 +128,6 @@ TEST_P(Churn, ConnectEchoCloseCyclesReturnToBaseline) {
   const bg::io_backend backend = std::get<0>(GetParam());
   const bg::flavor fl = std::get<1>(GetParam());
   if (!bg::testing::backend_available(backend)) GTEST_SKIP() << "backend unavailable";
-  if (bg::testing::under_tsan && backend == bg::io_backend::io_uring) {
-    GTEST_SKIP() << "io_uring under ThreadSanitizer: known report in the io_uring completion "
-                    "path (issue #5, see tests/api/io/io_test.hpp)";
-  }
   const int cycles = total_cycles();
   const int fds_before = bg::testing::open_fds();
   struct figures {

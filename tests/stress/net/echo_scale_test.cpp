@@ -285,10 +285,6 @@ class EchoScale : public ::testing::TestWithParam<std::tuple<bg::io_backend, bg:
     if (!bg::testing::backend_available(std::get<0>(GetParam()))) {
       GTEST_SKIP() << "backend unavailable";
     }
-    if (bg::testing::under_tsan && std::get<0>(GetParam()) == bg::io_backend::io_uring) {
-      GTEST_SKIP() << "io_uring under ThreadSanitizer: known report in the io_uring completion "
-                      "path (issue #5, see tests/api/io/io_test.hpp)";
-    }
   }
 };
 

@@ -203,11 +203,6 @@ TEST_P(FaultSweep, NoCrashNoCorruptionNoHang) {
   int failed = 0;
   for (auto backend : {bg::io_backend::epoll, bg::io_backend::io_uring}) {
     if (!bg::testing::backend_available(backend)) continue;
-    if (bg::testing::under_tsan && backend == bg::io_backend::io_uring) {
-      // Known TSan report in the io_uring completion path (issue #5; see
-      // tests/api/io/io_test.hpp): the io_uring half runs in dev and ASan.
-      continue;
-    }
     for (auto fl : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
       for (int seed = 1; seed <= seeds; ++seed) {
         SCOPED_TRACE(std::string(bg::testing::backend_name(backend)) + "/" +
