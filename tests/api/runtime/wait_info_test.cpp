@@ -135,6 +135,17 @@ BRIGADE_TEST(DumpTasks, EachWaitingTaskSaysWhatItWaitsOn) {
   EXPECT_THROW(co_await i, bg::cancelled);
 }
 
+/// The dump, once the line of task `name` contains `want` (bounded wait).
+bg::task<std::string> dump_once(std::string name, std::string want) {
+  std::string dump;
+  for (int round = 0; round < 100000; ++round) {
+    co_await bg::yield_now();
+    dump = bg::current_runtime().dump_tasks();
+    if (line_of(dump, name).find(want) != std::string::npos) break;
+  }
+  co_return dump;
+}
+
 bg::task<> read_one(bg::net::tcp_stream& s) {
   char c = 0;
   (void)co_await s.read(bg::net::mutable_buffer(&c, 1));
@@ -145,12 +156,7 @@ BRIGADE_TEST(DumpTasks, ASocketReaderSaysReadFd) {
   auto client = co_await bg::net::tcp_stream::connect(listener.local_address());
   auto accepted = co_await listener.accept();
   auto reader = bg::spawn(read_one(accepted.stream), "on-socket");
-  std::string dump;
-  for (int round = 0; round < 100000; ++round) {
-    co_await bg::yield_now();
-    dump = bg::current_runtime().dump_tasks();
-    if (line_of(dump, "on-socket").find("waiting on read fd ") != std::string::npos) break;
-  }
+  const std::string dump = co_await dump_once("on-socket", "waiting on read fd ");
   EXPECT_NE(line_of(dump, "on-socket").find("waiting on read fd "), std::string::npos) << dump;
   co_await client.write_all("x");
   co_await reader;
@@ -159,12 +165,7 @@ BRIGADE_TEST(DumpTasks, ASocketReaderSaysReadFd) {
 BRIGADE_TEST(DumpTasks, ARunningOrQueuedTaskShowsNoStaleWait) {
   bg::notify n;
   auto t = bg::spawn(wait_notify(n), "was-waiting");
-  std::string dump;
-  for (int round = 0; round < 100000; ++round) {
-    co_await bg::yield_now();
-    dump = bg::current_runtime().dump_tasks();
-    if (line_of(dump, "was-waiting").find("on notify") != std::string::npos) break;
-  }
+  const std::string dump = co_await dump_once("was-waiting", "on notify");
   EXPECT_NE(line_of(dump, "was-waiting").find("on notify"), std::string::npos) << dump;
   n.notify_one();
   co_await t;
