@@ -15,6 +15,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace bg = brigade;
 using bg::testing::counted;
@@ -210,8 +211,11 @@ TEST(Task, DestroyingANeverAwaitedTaskDestroysItsFrame) {
   const std::int64_t frames_before = bg::detail::live_frames();
   int started = 0;
   {
-    bg::task<int> t = holds_param(counted{5});
-    bg::task<int> u = holds_local(started);
+    // Kept in a vector (the handles escape to the heap) so that clang cannot
+    // elide the frames into this function's (HALO): they are really allocated.
+    std::vector<bg::task<int>> tasks;
+    tasks.push_back(holds_param(counted{5}));
+    tasks.push_back(holds_local(started));
     EXPECT_EQ(bg::detail::live_frames(), frames_before + 2);
     EXPECT_EQ(counted::alive(), 1) << "the parameter lives in the frame";
   }

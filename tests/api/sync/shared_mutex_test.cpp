@@ -251,7 +251,11 @@ TEST(SharedMutex, ShutdownWithQueuedWaitersLeavesItFree) {
     std::vector<std::string> log;
     {
       bg::runtime rt{bg::testing::options_for(f)};
+      // The reader is spawned once the writers queued: on multi_thread the
+      // spawn order is not the run order, and a reader that ran first would
+      // finish and never be a waiter.
       for (int i = 0; i < 3; ++i) rt.spawn(write_and_hold(rw, never, i)).detach();
+      rt.block_on(until([&] { return rw.waiters() == 2; }));
       rt.spawn(read_and_record(rw, log, 9)).detach();
       rt.block_on(until([&] { return rw.waiters() == 3; }));
       rt.shutdown();
