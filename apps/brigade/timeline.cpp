@@ -91,11 +91,10 @@ std::string timeline::to_json() const {
     const std::size_t name = intern(e.name);
     // What the task waits on after this turn (run spans); -1: nothing.
     const long long waits = e.waits_on.empty() ? -1 : static_cast<long long>(intern(e.waits_on));
-    std::snprintf(num, sizeof num, "%s[%u,%u,%llu,%llu,%.1f,%.1f,%zu,%lld]",
-                  ev.empty() ? "" : ",", static_cast<unsigned>(e.what), e.lane,
-                  static_cast<unsigned long long>(task), static_cast<unsigned long long>(other),
-                  static_cast<double>(e.start_ns) / 1000.0, static_cast<double>(e.end_ns) / 1000.0,
-                  name, waits);
+    std::snprintf(num, sizeof num, "%s[%u,%u,%llu,%llu,%.1f,%.1f,%zu,%lld]", ev.empty() ? "" : ",",
+                  static_cast<unsigned>(e.what), e.lane, static_cast<unsigned long long>(task),
+                  static_cast<unsigned long long>(other), static_cast<double>(e.start_ns) / 1000.0,
+                  static_cast<double>(e.end_ns) / 1000.0, name, waits);
     ev += num;
   }
   out += "],\"names\":[";
