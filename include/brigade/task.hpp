@@ -10,6 +10,7 @@
 // Frames are allocated with a task_header in front (one block) from a
 // per-thread size-class free list; see detail/frame_allocator.hpp.
 
+#include <brigade/detail/context.hpp>
 #include <brigade/detail/frame_allocator.hpp>
 #include <brigade/detail/task_header.hpp>
 
@@ -106,8 +107,8 @@ struct promise_base {
         // taken. A value whose move may throw stays in the frame.
         bool release = true;
         if constexpr (requires { self.promise().stash(h); }) release = self.promise().stash(h);
-        // relaxed: published with COMPLETE (acq_rel) by the worker.
-        if (release) h->state_.fetch_or(task_header::frame_released, memory_order_relaxed);
+        // Set with COMPLETE by the worker (run_task), in the same RMW.
+        if (release) tl_context.completion_bits |= task_header::frame_released;
         return std::noop_coroutine();  // the worker completes the task
       }
       const std::uintptr_t next = p.continuation_ & ~prefixed;
@@ -155,7 +156,7 @@ struct result_stash {
     ::new (static_cast<void*>(at(h))) V(std::move(value));
     if constexpr (!std::is_trivially_destructible_v<V>) {
       h->stash_destructor() = &destroy;
-      h->state_.fetch_or(task_header::result_stashed, memory_order_relaxed);
+      tl_context.completion_bits |= task_header::result_stashed;  // set with COMPLETE
     }
   }
   /// Moves the value out and ends the stash's lifetime.

@@ -7,6 +7,7 @@
 #include <brigade/detail/wait_info.hpp>
 
 #include <cstring>
+#include <utility>
 
 namespace brigade::detail {
 
@@ -28,8 +29,8 @@ void prepare_spawn(task_header* task, scheduler& sched, std::string_view name,
   task->state_.store(state, memory_order_relaxed);
 }
 
-void complete_task(task_header* task) noexcept {
-  const std::uint64_t prev = task->transition_to_complete();
+void complete_task(task_header* task, std::uint64_t extra_bits) noexcept {
+  const std::uint64_t prev = task->transition_to_complete(extra_bits);
   if ((prev & task_header::join_waker) != 0) {
     const std::uintptr_t joiner = task->joiner_;
     if ((joiner & 1u) != 0) {
@@ -68,9 +69,8 @@ run_result run_task(task_header* task) noexcept {
       // (holding only the parameters) goes now.
       task->exception_ = std::make_exception_ptr(cancelled{});
       ctx.task = nullptr;
-      task->state_.fetch_or(task_header::frame_released, memory_order_relaxed);
       task->frame_handle().destroy();
-      complete_task(task);
+      complete_task(task, task_header::frame_released);
       return run_result::completed;
     }
     task->frame_handle().resume();
@@ -87,14 +87,14 @@ run_result run_task(task_header* task) noexcept {
   }
   ctx.task = nullptr;
   if (task->frame_handle().done()) {
-    // The final awaiter moved the result out (FRAME_RELEASED): destroy the
-    // frame now, so the task's parameters do not outlive it while a
-    // join_handle waits to take the result. Before completion is published:
-    // the joiner may free the block as soon as it sees COMPLETE.
-    if ((task->state_.load(memory_order_relaxed) & task_header::frame_released) != 0) {
-      task->frame_handle().destroy();
-    }
-    complete_task(task);
+    // The final awaiter moved the result out (FRAME_RELEASED in the bits it
+    // left us): destroy the frame now, so the task's parameters do not
+    // outlive it while a join_handle waits to take the result. Before
+    // completion is published: the joiner may free the block once it sees
+    // COMPLETE. The bits go into the completion RMW.
+    const std::uint64_t bits = std::exchange(ctx.completion_bits, 0);
+    if ((bits & task_header::frame_released) != 0) task->frame_handle().destroy();
+    complete_task(task, bits);
     return run_result::completed;
   }
   // relaxed: our own write (the suspending awaiter ran on this thread).

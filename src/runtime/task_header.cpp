@@ -68,10 +68,10 @@ idle_outcome task_header::transition_to_idle() noexcept {
   }
 }
 
-std::uint64_t task_header::transition_to_complete() noexcept {
+std::uint64_t task_header::transition_to_complete(std::uint64_t extra) noexcept {
   state_t cur = state_.load(memory_order_relaxed);
   for (;;) {
-    const state_t next = (cur & ~(th_running | th_notified)) | th_complete;
+    const state_t next = (cur & ~(th_running | th_notified)) | th_complete | extra;
     // acq_rel: release publishes the result to whoever sees COMPLETE
     // (is_complete acquires); acquire makes joiner_ (written before
     // JOIN_WAKER was set with release) visible here.

@@ -21,6 +21,10 @@ struct thread_context {
   /// The wait word (task_header::wait_) of the last task run_task left
   /// suspended, read before another worker could resume it (tracing).
   std::uint64_t last_wait = 0;
+  /// State bits (FRAME_RELEASED, RESULT_STASHED) the final awaiter of the
+  /// task being run asks its completion to set: they ride on the completion
+  /// RMW instead of costing one of their own.
+  std::uint64_t completion_bits = 0;
 };
 
 extern thread_local constinit thread_context tl_context;

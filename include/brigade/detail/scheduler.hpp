@@ -91,7 +91,7 @@ void report_unhandled_task_failure(task_header* task) noexcept;
 /// Completes a task whose body finished (or that was cancelled before it
 /// started): COMPLETE, then wakes the joiner or reports an unobserved
 /// failure. The scheduler still holds its reference afterwards.
-void complete_task(task_header* task) noexcept;
+void complete_task(task_header* task, std::uint64_t extra_bits = 0) noexcept;
 
 /// Destroys the frame of a task that will never run again (runtime
 /// shutdown): the task completes as cancelled, its joiner is woken.

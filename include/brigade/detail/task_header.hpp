@@ -175,7 +175,8 @@ struct task_header {
   /// Run ended with the body suspended.
   idle_outcome transition_to_idle() noexcept;
   /// Run ended with the body finished. Returns the previous state.
-  std::uint64_t transition_to_complete() noexcept;
+  /// `extra`: FRAME_RELEASED / RESULT_STASHED, set in the same RMW.
+  std::uint64_t transition_to_complete(std::uint64_t extra = 0) noexcept;
 
   // ---- references ----
   void add_ref() noexcept {
