@@ -47,6 +47,11 @@ class join_wait {
     if (me == nullptr) {
       throw std::logic_error("brigade: a join must be awaited inside a spawned task");
     }
+    // The child may still be queued on this very worker: it runs now (or
+    // next), depth-first, instead of after everything queued before it.
+    if (!target_->is_complete() && detail::help_join(target_) && target_->is_complete()) {
+      return false;  // it ran to completion: resume with its result
+    }
     if (target_->is_complete()) {
       // Ready, but the coop budget is spent: yield once, then deliver.
       me->resume_ = reinterpret_cast<std::uintptr_t>(awaiting.address());

@@ -8,6 +8,11 @@
 
 namespace brigade {
 
+bool detail::help_join(task_header* target) noexcept {
+  scheduler* sched = current_scheduler();
+  return sched != nullptr && sched->help_join(target);
+}
+
 runtime_handle current_runtime() {
   detail::scheduler* sched = detail::current_scheduler();
   if (sched == nullptr) detail::throw_outside_runtime("brigade::current_runtime");

@@ -1,6 +1,8 @@
 // Model check of the work-stealing local queue (capacity 4 in the model
 // build): the owner pushes and pops, one or two stealers steal half, a full
-// queue overflows to the inject queue. Every task comes out exactly once.
+// queue overflows to the inject queue; the owner takes the last task back
+// (a join running its child next) while stealers steal. Every task comes out
+// exactly once.
 
 #include "model/model.hpp"
 #include "runtime/inject_queue.hpp"
@@ -144,6 +146,72 @@ TEST(ModelLocalQueue, OwnerAndTwoStealers) {
   EXPECT_FALSE(r.failed) << r.describe();
   EXPECT_TRUE(r.complete) << r.describe();
   EXPECT_EQ(who_stole.size(), 4u) << "every combination of stealers succeeding is reachable";
+}
+
+/// The owner pushes `pushed` tasks, then takes the last one back while one
+/// or two stealers steal; then pushes one more (reusing the slot) and drains.
+/// Returns the set of take_back outcomes reached.
+std::set<bool> take_back_outcomes(std::size_t pushed, int stealers) {
+  std::set<bool> outcomes;
+  const model::report r = model::explore({}, [&] {
+    tasks ts;
+    local_queue q;
+    local_queue q1;
+    local_queue q2;
+    inject_queue inject;
+    int s1 = 0;
+    int s2 = 0;
+    for (std::size_t i = 0; i < pushed; ++i) q.push_back(&ts.headers[i], inject);
+    model::thread a([&] { s1 = steal_and_run(q, q1, ts); });
+    model::thread b([&] {
+      if (stealers > 1) s2 = steal_and_run(q, q2, ts);
+    });
+    task_header* last = &ts.headers[pushed - 1];
+    const bool took = q.take_back(last);
+    if (took) ts.take(last);
+    q.push_back(&ts.headers[pushed], inject);
+    const int popped = ts.drain(q);
+    a.join();
+    b.join();
+    MODEL_CHECK(inject.empty());
+    MODEL_CHECK(popped + s1 + s2 + (took ? 1 : 0) == static_cast<int>(pushed) + 1);
+    ts.check_each_once(pushed + 1);
+    outcomes.insert(took);
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+  return outcomes;
+}
+
+TEST(ModelLocalQueue, TakeBackTheOnlyTaskRacingAStealer) {
+  // One queued task: the back is the front, pop()'s CAS settles it.
+  EXPECT_EQ(take_back_outcomes(1, 1), (std::set<bool>{false, true}));
+}
+
+TEST(ModelLocalQueue, TakeBackTheLastOfTwoRacingAStealer) {
+  // The stealer claims one of two: the owner keeps the last unless the
+  // stealer's claim was made against a tail the owner had not lowered yet
+  // and left one slot (then tail is restored and the owner pops it).
+  EXPECT_EQ(take_back_outcomes(2, 1), (std::set<bool>{false, true}));
+}
+
+TEST(ModelLocalQueue, TakeBackRacingTwoStealers) {
+  EXPECT_EQ(take_back_outcomes(3, 2), (std::set<bool>{false, true}));
+}
+
+TEST(ModelLocalQueue, TakeBackOnlyTheTaskPushedLast) {
+  const model::report r = model::explore({}, [&] {
+    tasks ts;
+    local_queue q;
+    inject_queue inject;
+    for (std::size_t i = 0; i < 3; ++i) q.push_back(&ts.headers[i], inject);
+    MODEL_CHECK(!q.take_back(&ts.headers[1]));  // not at the back: stays queued
+    MODEL_CHECK(q.take_back(&ts.headers[2]));
+    MODEL_CHECK(q.size() == 2);
+    MODEL_CHECK(ts.drain(q) == 2);
+    MODEL_CHECK(!q.take_back(&ts.headers[2]));  // empty queue
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
 }
 
 }  // namespace

@@ -52,4 +52,10 @@ inline bool consume_budget() noexcept {
 inline task_header* current_task() noexcept { return tl_context.task; }
 inline scheduler* current_scheduler() noexcept { return tl_context.sched; }
 
+/// The running task will wait for `target` (a join): lets this thread's
+/// scheduler run `target` now or next if it can take it back from its own
+/// queue (scheduler::help_join); true when it ran. Does nothing (false)
+/// outside a runtime.
+bool help_join(task_header* target) noexcept;
+
 }  // namespace brigade::detail

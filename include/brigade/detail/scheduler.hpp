@@ -36,6 +36,18 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   /// Throws std::logic_error when called from a thread that already drives
   /// a runtime.
   virtual void block_on(task_header* root) = 0;
+  /// The task running on this thread is about to wait for `target` (a
+  /// join). If `target` is queued where this thread can take it back
+  /// cheaply, the scheduler runs it now, nested in the joiner's turn, and
+  /// returns true (the joiner then finds it complete, or waits as usual if
+  /// it suspended), or makes it the next task to run and returns false
+  /// (depth-first fork-join, as in TBB: the child runs on a warm cache and
+  /// the joiner resumes at once, instead of both waiting behind the whole
+  /// queue). The default does nothing.
+  virtual bool help_join(task_header* target) noexcept {
+    (void)target;
+    return false;
+  }
   /// Cancels and destroys every task, joins every thread. Idempotent.
   virtual void shutdown() noexcept = 0;
   virtual runtime_metrics metrics() const noexcept = 0;

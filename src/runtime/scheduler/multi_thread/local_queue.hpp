@@ -87,6 +87,32 @@ class local_queue {
     return buffer_[idx & mask].load(memory_order_relaxed);
   }
 
+  /// Owner only. Takes `t` back out of the queue if it is the task pushed
+  /// last and no stealer has claimed it; true when the caller now owns it
+  /// (it is no longer queued). Used by a join to run the child it waits for
+  /// next instead of at the back of the queue (depth-first fork-join).
+  ///
+  /// Protocol (Chase-Lev's pop, adapted to steal-half): move tail back one
+  /// (seq_cst), then read head (seq_cst). A stealer claims at most
+  /// ceil((tail - real) / 2) slots from real on; with at least two slots
+  /// left between the real we see and the old tail, no claim made against
+  /// either tail value can reach the last slot, so it is ours. With one slot
+  /// left the front and the back are the same slot: take it with pop()'s
+  /// CAS, which settles the race with stealers. Otherwise put tail back.
+  bool take_back(task_header* t) noexcept {
+    const std::uint32_t tail = tail_.load(memory_order_relaxed);  // we are the only writer
+    std::uint32_t real = unpack_real(head_.load(memory_order_seq_cst));
+    if (tail == real || buffer_[(tail - 1) & mask].load(memory_order_relaxed) != t) return false;
+    if (tail - real == 1) return pop() == t;  // only stealers race us, and they only remove
+    tail_.store(tail - 1, memory_order_seq_cst);
+    real = unpack_real(head_.load(memory_order_seq_cst));
+    if (static_cast<std::int32_t>(tail - real) >= 2) return true;
+    // A stealer claimed up to (maybe through) the last slot meanwhile: the
+    // slot was not overwritten, so restoring tail hands it over intact.
+    tail_.store(tail, memory_order_release);
+    return false;
+  }
+
   /// Any thread but the owner; `dst` must be the caller's own (owned) queue.
   /// Moves about half of this queue into `dst` and returns one of the moved
   /// tasks to run at once, or null when there was nothing to steal.
@@ -107,7 +133,9 @@ class local_queue {
   std::uint32_t size() const noexcept {
     const std::uint64_t head = head_.load(memory_order_acquire);
     const std::uint32_t tail = tail_.load(memory_order_acquire);
-    return tail - unpack_real(head);
+    // take_back may hold tail one below a stealer's real for a moment.
+    const auto n = static_cast<std::int32_t>(tail - unpack_real(head));
+    return n > 0 ? static_cast<std::uint32_t>(n) : 0;
   }
   bool empty() const noexcept { return size() == 0; }
 
@@ -144,21 +172,25 @@ class local_queue {
   }
 
   std::uint32_t steal_into_raw(local_queue& dst, std::uint32_t dst_tail) noexcept {
-    std::uint64_t prev = head_.load(memory_order_acquire);
+    // seq_cst loads and CAS: take_back's argument needs the stealer's head
+    // load, tail load and claim in one total order with the owner's tail
+    // store and head load (free on x86: plain loads and lock cmpxchg).
+    std::uint64_t prev = head_.load(memory_order_seq_cst);
     std::uint64_t next = 0;
     std::uint32_t n = 0;
     for (;;) {
       const std::uint32_t steal = unpack_steal(prev);
       const std::uint32_t real = unpack_real(prev);
-      // acquire: pairs with the owner's release store of tail_ (the slots).
-      const std::uint32_t tail = tail_.load(memory_order_acquire);
+      // Pairs with the owner's release store of tail_ (the slots).
+      const std::uint32_t tail = tail_.load(memory_order_seq_cst);
       if (steal != real) return 0;  // step 1: another stealer is active
+      // take_back may hold tail one below real for a moment: nothing then.
+      if (static_cast<std::int32_t>(tail - real) <= 0) return 0;
       n = tail - real;
       n -= n / 2;
-      if (n == 0) return 0;
       next = pack(steal, real + n);
-      // Step 2. acq_rel: pairs with the owner's pop/push and other stealers.
-      if (head_.compare_exchange_weak(prev, next, memory_order_acq_rel, memory_order_acquire))
+      // Step 2. Pairs with the owner's pop/push and other stealers.
+      if (head_.compare_exchange_weak(prev, next, memory_order_seq_cst, memory_order_seq_cst))
         break;
     }
     // Step 3.

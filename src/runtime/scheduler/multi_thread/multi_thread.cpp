@@ -133,6 +133,13 @@ void multi_thread_scheduler::schedule(task_header* task) noexcept {
   // Refused: shutting down; the registry destroys the task.
 }
 
+bool multi_thread_scheduler::help_join(task_header* target) noexcept {
+  if (worker* w = current_worker(); w != nullptr && tl_context.sched == this) {
+    return w->help_join(target);
+  }
+  return false;
+}
+
 void multi_thread_scheduler::spawn(task_header* task) noexcept {
   if (tracer_) trace_instant(trace_event::kind::spawn, task);
   if (closed_.load(memory_order_acquire) || !register_task(task)) {

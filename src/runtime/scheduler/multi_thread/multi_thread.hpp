@@ -44,6 +44,7 @@ class multi_thread_scheduler final : public scheduler {
 
   void schedule(task_header* task) noexcept override;
   void spawn(task_header* task) noexcept override;
+  bool help_join(task_header* target) noexcept override;
   void block_on(task_header* root) override;
   void shutdown() noexcept override;
   runtime_metrics metrics() const noexcept override;

@@ -14,6 +14,8 @@ namespace brigade::detail {
 namespace {
 constexpr std::uint64_t inject_interval = 61;
 constexpr std::uint32_t max_lifo_runs = 3;
+constexpr std::uint32_t max_inline_depth = 32;
+constexpr std::uint32_t max_inline_runs = 128;
 
 thread_local constinit worker* tl_worker = nullptr;
 }  // namespace
@@ -54,8 +56,35 @@ void worker::spawn_local(task_header* t) noexcept {
   sched_.notify_parked();
 }
 
+bool worker::help_join(task_header* t) noexcept {
+  if (chaos_ && chaos_coin(2)) [[unlikely]]
+    return false;
+  const bool nest =
+      inline_depth_ < max_inline_depth && inline_allowance_ > 0 && sched_.get_tracer() == nullptr;
+  if (!nest && run_next_.load(memory_order_relaxed) != nullptr) return false;
+  if (!queue_.take_back(t)) return false;
+  if (!nest) {
+    run_next_.store(t, memory_order_relaxed);
+    return false;
+  }
+  // A turn inside the joiner's turn: the joiner's frame is suspended (we
+  // are in its await_suspend), its context is saved and restored around.
+  --inline_allowance_;
+  ++inline_depth_;
+  thread_context& ctx = tl_context;
+  task_header* const joiner = ctx.task;
+  const std::uint32_t budget = ctx.budget;
+  bump(counters_.polls);
+  finish_turn(t, run_task(t));
+  ctx.task = joiner;
+  ctx.budget = budget;
+  --inline_depth_;
+  return true;
+}
+
 task_header* worker::next_task() noexcept {
-  if (++tick_ % inject_interval == 0) {
+  const bool fairness_tick = ++tick_ % inject_interval == 0;
+  if (fairness_tick) {
     // Maintenance: fire due timers and dispatch ready I/O even when every
     // worker is busy (skipped if another worker holds the driver).
     if (sched_.try_acquire_driver()) {
@@ -63,6 +92,14 @@ task_header* worker::next_task() noexcept {
       sched_.release_driver();
     }
     if (task_header* t = sched_.inject().pop()) return t;
+  }
+  if (task_header* t = run_next_.load(memory_order_relaxed)) {
+    run_next_.store(nullptr, memory_order_relaxed);
+    if (!fairness_tick) {
+      lifo_runs_ = 0;
+      return t;
+    }
+    queue_.push_back(t, sched_.inject());  // the front of the queue gets this turn
   }
   if (task_header* t = lifo_.load(memory_order_relaxed)) {
     lifo_.store(nullptr, memory_order_relaxed);
@@ -119,6 +156,7 @@ void worker::run_one(task_header* t) noexcept {
     if (sched_.idle_state().transition_worker_from_searching()) sched_.notify_parked();
   }
   bump(counters_.polls);
+  inline_allowance_ = max_inline_runs;
   const std::uint64_t yields_before = tl_context.forced_yields;
   const bool tracing = sched_.get_tracer() != nullptr;
   const std::int64_t t0 = tracing ? sched_.get_tracer_now() : 0;
@@ -133,6 +171,10 @@ void worker::run_one(task_header* t) noexcept {
   if (tl_context.forced_yields != yields_before) {
     bump(counters_.forced_yields, tl_context.forced_yields - yields_before);
   }
+  finish_turn(t, result);
+}
+
+void worker::finish_turn(task_header* t, run_result result) noexcept {
   switch (result) {
     case run_result::suspended:
       break;
