@@ -39,7 +39,9 @@ struct accepted {
 /// wait in a per-listener queue (at most ~32; beyond, the kernel's backlog)
 /// that accept() pops without a system call; close() or the destructor
 /// closes the connections still queued (their peers see the connection
-/// end). docs/design/io-backends.md.
+/// end). A queued connection's peer address comes from getpeername when it
+/// is popped: empty if the peer already reset it (its first read then
+/// fails with ECONNRESET). docs/design/io-backends.md.
 /// Thread safety: one task accepts at a time (a second concurrent accept()
 /// throws std::logic_error); local_address() from any thread.
 /// Throws: std::system_error with the errno and "bind <addr>" / "accept
