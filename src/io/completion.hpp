@@ -28,6 +28,7 @@
 #include <brigade/detail/atomic.hpp>
 #include <brigade/detail/task_header.hpp>
 
+#include <sys/socket.h>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -35,16 +36,19 @@
 namespace brigade::detail {
 
 /// What to submit. `offset` is used by read/write only (positional file
-/// I/O); sockets use recv/send.
+/// I/O); sockets use recv/send. accept: `data` is the peer's sockaddr (or
+/// null), `addr_len` its size in and out, `flags` the SOCK_* flags of the
+/// new fd, which the result is.
 struct io_op {
-  enum class kind : std::uint8_t { recv, send, read, write, fsync };
+  enum class kind : std::uint8_t { recv, send, read, write, fsync, accept };
   kind op = kind::recv;
   int fd = -1;
   void* data = nullptr;
   std::size_t size = 0;
   std::uint64_t offset = 0;
-  int flags = 0;            // recv/send: MSG_* flags
-  bool poll_first = false;  // recv/send: the caller just saw EAGAIN
+  int flags = 0;                  // recv/send: MSG_* flags
+  bool poll_first = false;        // recv/send: the caller just saw EAGAIN
+  socklen_t* addr_len = nullptr;  // accept
 };
 
 /// Awaits one completion-based operation on `core` (which must support

@@ -31,6 +31,7 @@ namespace brigade::detail {
 
 class reactor;
 class completion_awaiter;  // src/io/completion.hpp
+struct accept_queue;       // src/io/accept_queue.hpp
 
 struct io_source {
   int fd_ = -1;
@@ -79,6 +80,13 @@ class reactor {
   /// Cancels `op` synchronously and forgets its completion (its frame is
   /// being destroyed while nobody polls the driver).
   virtual void abandon(completion_awaiter& op) noexcept;
+  /// Multishot accept (src/io/accept_queue.hpp), io_uring only: submits
+  /// one for `queue`'s listener; its CQEs go to accept_queue::deliver.
+  /// False when the ring is gone. Called with queue.mutex_ held.
+  virtual bool submit_accept(accept_queue& queue) noexcept;
+  /// Asks the kernel to end it (its final CQE still follows). Called with
+  /// queue.mutex_ held.
+  virtual void cancel_accept(accept_queue& queue) noexcept;
 
   /// Linked waiters (has_pending_io).
   atomic<std::int64_t> waiting_{0};

@@ -4,6 +4,7 @@
 #include <brigade/net/tcp_listener.hpp>
 #include <brigade/time/sleep.hpp>
 
+#include "net/accept_ops.hpp"
 #include "net/stream_ops.hpp"
 
 #include <brigade/detail/sys.hpp>
@@ -74,11 +75,10 @@ task<accepted> tcp_listener::accept() {
   co_await brigade::consume_budget();
   auto backoff = std::chrono::duration_cast<duration>(min_backoff);
   for (;;) {
-    const std::uint32_t ticket = reg_.ticket(io_interest::read);
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    const int fd = brigade::detail::sys::get().accept4(reg_.fd(), reinterpret_cast<sockaddr*>(&ss),
-                                                       &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+        co_await brigade::detail::accept_fd(reg_, queue_, reinterpret_cast<sockaddr*>(&ss), &len);
     int err = 0;
     if (fd >= 0) {
       const address peer = address::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
@@ -90,13 +90,9 @@ task<accepted> tcp_listener::accept() {
         if (!is_resource_exhaustion(err)) throw;
       }
     } else {
-      err = errno;
+      err = -fd;
     }
     if (is_transient(err)) continue;
-    if (err == EAGAIN || err == EWOULDBLOCK) {
-      co_await reg_.ready(io_interest::read, ticket);
-      continue;
-    }
     if (!is_resource_exhaustion(err)) {
       brigade::detail::throw_io_error(err, "accept", op_target{&local_, nullptr});
     }

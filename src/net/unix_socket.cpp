@@ -4,6 +4,7 @@
 #include <brigade/net/unix_stream.hpp>
 #include <brigade/time/sleep.hpp>
 
+#include "net/accept_ops.hpp"
 #include "net/stream_ops.hpp"
 
 #include <brigade/detail/sys.hpp>
@@ -114,16 +115,10 @@ task<unix_stream> unix_listener::accept() {
   co_await brigade::consume_budget();
   duration backoff = std::chrono::milliseconds(5);
   for (;;) {
-    const std::uint32_t ticket = reg_.ticket(io_interest::read);
-    const int fd = brigade::detail::sys::get().accept4(reg_.fd(), nullptr, nullptr,
-                                                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = co_await brigade::detail::accept_fd(reg_, queue_, nullptr, nullptr);
     if (fd >= 0) co_return unix_stream::adopt(fd, {});
-    const int err = errno;
+    const int err = -fd;
     if (err == EINTR || err == ECONNABORTED) continue;
-    if (err == EAGAIN || err == EWOULDBLOCK) {
-      co_await reg_.ready(io_interest::read, ticket);
-      continue;
-    }
     if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
       brigade::detail::throw_io_error(err, "accept", op_target{nullptr, &path_});
     }

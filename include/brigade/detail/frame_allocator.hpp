@@ -6,6 +6,9 @@
 // do not reach malloc on the hot path. A block freed on another thread goes to
 // that thread's list (frames migrate with work-stealing; the lists balance
 // because each thread's list is capped and overflows to the system allocator).
+// A thread that has freed more frames than it allocated (a net importer, e.g.
+// where the connections of an accept loop running on another worker end) is
+// capped at 1 MiB: its surplus would only be allocated again elsewhere.
 //
 // The live-frame counter (RELIABILITY "Accounting") is per thread, summed on
 // read: tests assert it returns to its baseline after every runtime.
@@ -36,6 +39,9 @@ struct frame_cache {
   static constexpr std::size_t granule = 64;
   static constexpr std::size_t classes = 64;  // blocks up to 4 KiB are cached
   static constexpr std::size_t max_cached_bytes = std::size_t{128} << 20;
+  /// The cap of a thread that freed more frames than it allocated (live <
+  /// 0): it would only hoard blocks that other threads allocate again.
+  static constexpr std::size_t importer_cached_bytes = std::size_t{1} << 20;
 
   struct free_block {
     free_block* next;
@@ -100,7 +106,11 @@ inline void free_block(void* block, std::size_t bytes) noexcept {
     auto* b = static_cast<frame_cache::free_block*>(block);
     frame_cache::slot& s = c.slots[cls];
     const std::size_t size = cls * frame_cache::granule;
-    if (c.cached_bytes + size <= frame_cache::max_cached_bytes) {
+    // relaxed: the owner's own counter (count_frame just wrote it).
+    const std::size_t cap = c.live.load(memory_order_relaxed) < 0
+                                ? frame_cache::importer_cached_bytes
+                                : frame_cache::max_cached_bytes;
+    if (c.cached_bytes + size <= cap) {
       b->next = s.head;
       s.head = b;
       ++s.count;

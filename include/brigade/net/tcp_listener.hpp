@@ -1,6 +1,7 @@
 #pragma once
 // brigade::net::tcp_listener: a listening TCP socket.
 
+#include <brigade/detail/accept_queue_ptr.hpp>
 #include <brigade/detail/io_registration.hpp>
 #include <brigade/net/address.hpp>
 #include <brigade/net/tcp_stream.hpp>
@@ -31,7 +32,16 @@ struct accepted {
 ///
 /// Resumes on: a worker of the listener's runtime.
 /// Cancellation: total. A cancelled accept() throws brigade::cancelled and
-/// takes no connection from the backlog.
+/// takes no connection, or, on io_uring when the kernel accepted first,
+/// returns that connection (completed XOR cancelled: never dropped).
+/// io_uring: a listener that accepted once keeps a multishot accept armed
+/// (Linux 5.19; completion-based operations need 6.0) whose connections
+/// wait in a per-listener queue (at most ~32; beyond, the kernel's backlog)
+/// that accept() pops without a system call; close() or the destructor
+/// closes the connections still queued (their peers see the connection
+/// end). A queued connection's peer address comes from getpeername when it
+/// is popped: empty if the peer already reset it (its first read then
+/// fails with ECONNRESET). docs/design/io-backends.md.
 /// Thread safety: one task accepts at a time (a second concurrent accept()
 /// throws std::logic_error); local_address() from any thread.
 /// Throws: std::system_error with the errno and "bind <addr>" / "accept
@@ -69,7 +79,10 @@ class tcp_listener {
   task<accepted> accept();
 
   address local_address() const noexcept { return local_; }
-  void close() noexcept { reg_.reset(); }
+  void close() noexcept {
+    queue_.reset();
+    reg_.reset();
+  }
   bool is_open() const noexcept { return reg_.valid(); }
   int native_handle() const noexcept { return reg_.fd(); }
 
@@ -79,6 +92,9 @@ class tcp_listener {
 
  private:
   brigade::detail::io_registration reg_;
+  // io_uring: connections a multishot accept already took (closed with the
+  // listener). Declared after reg_: destroyed before the fd is closed.
+  brigade::detail::accept_queue_ptr queue_;
   address local_;
 };
 

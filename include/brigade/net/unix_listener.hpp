@@ -1,6 +1,7 @@
 #pragma once
 // brigade::net::unix_listener: a listening Unix-domain stream socket.
 
+#include <brigade/detail/accept_queue_ptr.hpp>
 #include <brigade/detail/io_registration.hpp>
 #include <brigade/net/unix_stream.hpp>
 #include <brigade/task.hpp>
@@ -13,7 +14,9 @@ namespace brigade::net {
 /// The path is not removed on close (the caller owns the file).
 ///
 /// Resumes on: a worker of the listener's runtime.
-/// Cancellation: total; a cancelled accept() takes no connection.
+/// Cancellation: total; a cancelled accept() takes no connection (or, on
+/// io_uring when the kernel accepted first, returns it). io_uring: the
+/// multishot accept queue of tcp_listener, closed with the listener.
 /// Thread safety: one task accepts at a time (else std::logic_error).
 /// Throws: std::system_error ("bind /tmp/x.sock: Address already in use");
 /// std::invalid_argument when the path does not fit sockaddr_un. EMFILE
@@ -32,11 +35,17 @@ class unix_listener {
   task<unix_stream> accept();
 
   const std::string& path() const noexcept { return path_; }
-  void close() noexcept { reg_.reset(); }
+  void close() noexcept {
+    queue_.reset();
+    reg_.reset();
+  }
   bool is_open() const noexcept { return reg_.valid(); }
 
  private:
   brigade::detail::io_registration reg_;
+  // io_uring: connections a multishot accept already took (closed with the
+  // listener). Declared after reg_: destroyed before the fd is closed.
+  brigade::detail::accept_queue_ptr queue_;
   std::string path_;
 };
 

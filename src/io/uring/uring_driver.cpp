@@ -2,6 +2,7 @@
 
 #include "io/uring/uring_driver.hpp"
 
+#include "io/accept_queue.hpp"
 #include "io/completion.hpp"
 
 #include <brigade/detail/sys.hpp>
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <system_error>
 #include <unordered_set>
+#include <vector>
 
 namespace brigade::detail {
 
@@ -28,6 +30,7 @@ constexpr std::uint64_t tag_ignore = 0;  // POLL_REMOVE completions
 constexpr std::uint64_t tag_unpark = 2;  // the eventfd poll
 constexpr std::uint64_t dir_bit = 1;     // sources are 8-aligned: bit 0 is the direction
 constexpr std::uint64_t op_bit = 4;      // awaiters are 8-aligned: bit 2 marks an operation
+constexpr std::uint64_t accept_bit = 2;  // accept queues are 8-aligned: bit 1 marks a multishot
 
 bool kernel_at_least(int major, int minor) noexcept {
   utsname u{};
@@ -162,6 +165,9 @@ class uring_reactor final : public reactor {
       case io_op::kind::fsync:
         io_uring_prep_fsync(sqe, o.fd, 0);
         break;
+      case io_op::kind::accept:
+        io_uring_prep_accept(sqe, o.fd, static_cast<sockaddr*>(o.data), o.addr_len, o.flags);
+        break;
     }
     io_uring_sqe_set_data64(sqe, tag_of(op));
     io_uring_submit(&ring_);
@@ -191,6 +197,29 @@ class uring_reactor final : public reactor {
     // 6.0 (then the operation was a socket wait, cancelled promptly by the
     // ring's teardown) or when it already completed.
     (void)io_uring_register_sync_cancel(&ring_, &reg);
+  }
+
+  // q.mutex_ held (accept_queue.hpp). No peer address: one buffer would be
+  // shared by every CQE; accept() asks getpeername instead.
+  bool submit_accept(accept_queue& q) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return false;
+    multishots_.insert(&q);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_multishot_accept(sqe, q.listen_fd(), nullptr, nullptr,
+                                   SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&q) | accept_bit);
+    io_uring_submit(&ring_);
+    return true;
+  }
+
+  void cancel_accept(accept_queue& q) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(&q) | accept_bit, 0);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    io_uring_submit(&ring_);
   }
 
   void poll(std::optional<std::chrono::nanoseconds> timeout) noexcept {
@@ -233,6 +262,10 @@ class uring_reactor final : public reactor {
       ++seen;
       const std::uint64_t data = io_uring_cqe_get_data64(cqe);
       if (abandoned && forget_abandoned(data)) continue;
+      if (is_accept(data)) {
+        deliver_accept(data, cqe->res, cqe->flags);
+        continue;
+      }
       complete(data, cqe->res);
     }
     io_uring_cq_advance(&ring_, seen);
@@ -331,7 +364,59 @@ class uring_reactor final : public reactor {
     }
   }
 
+  static bool is_accept(std::uint64_t data) noexcept {
+    return (data & 7) == accept_bit && data != tag_unpark;
+  }
+
+  // A multishot accept's CQE: the queue may be freed by deliver().
+  void deliver_accept(std::uint64_t data, int res, unsigned flags) noexcept {
+    auto* q = reinterpret_cast<accept_queue*>(data & ~accept_bit);
+    const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+      std::lock_guard lock(sq_mutex_);
+      multishots_.erase(q);
+    }
+    accept_queue::deliver(q, res, more);
+  }
+
+  // Teardown, step 6 of accept_queue.hpp: no accepted fd may stay in a CQE
+  // that nobody reads. Each multishot is cancelled synchronously (it is no
+  // longer running when the call returns), then the CQEs in the ring are
+  // read for their fds; the other CQEs are dropped as before (nobody waits
+  // for them any more). A queue whose final CQE did not come is ended here.
+  void end_accepts() noexcept {
+    {
+      std::lock_guard lock(sq_mutex_);
+      if (ring_closed_ || multishots_.empty()) return;
+      for (accept_queue* q : multishots_) {
+        io_uring_sync_cancel_reg reg{};
+        reg.addr = reinterpret_cast<std::uintptr_t>(q) | accept_bit;
+        reg.fd = -1;
+        reg.timeout.tv_sec = -1;
+        reg.timeout.tv_nsec = -1;
+        (void)io_uring_register_sync_cancel(&ring_, &reg);
+      }
+    }
+    io_uring_cqe* cqe = nullptr;
+    unsigned head = 0;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+      if (is_accept(data)) deliver_accept(data, cqe->res, cqe->flags);
+    }
+    io_uring_cq_advance(&ring_, seen);
+    std::vector<accept_queue*> left;
+    {
+      std::lock_guard lock(sq_mutex_);
+      left.assign(multishots_.begin(), multishots_.end());
+      multishots_.clear();
+    }
+    for (accept_queue* q : left) accept_queue::deliver(q, -ECANCELED, false);
+  }
+
   void teardown() noexcept {
+    end_accepts();
     std::lock_guard lock(sq_mutex_);
     if (ring_closed_) return;
     ring_closed_ = true;
@@ -349,9 +434,10 @@ class uring_reactor final : public reactor {
   bool completions_ = false;
   atomic<bool> unpark_pending_{false};
   std::mutex sq_mutex_;
-  bool ring_closed_ = false;                     // guarded by sq_mutex_
-  std::unordered_set<io_source*> zombies_;       // guarded by sq_mutex_
-  std::unordered_set<std::uint64_t> abandoned_;  // guarded by sq_mutex_
+  bool ring_closed_ = false;                      // guarded by sq_mutex_
+  std::unordered_set<io_source*> zombies_;        // guarded by sq_mutex_
+  std::unordered_set<std::uint64_t> abandoned_;   // guarded by sq_mutex_
+  std::unordered_set<accept_queue*> multishots_;  // guarded: multishot accepts in flight
 };
 
 class uring_driver final : public io_driver {

@@ -5,6 +5,11 @@
 //   Operations (src/io/completion.hpp): stream recv/send after an EAGAIN and
 //   the positional file I/O of brigade::fs are submitted themselves; the
 //   CQE carries their result (user_data = awaiter | op_bit).
+//   Multishot accept (src/io/accept_queue.hpp): one per listener in an
+//   accept loop; every CQE carries a new fd for the listener's queue
+//   (user_data = queue | accept_bit); multishots_ lists those in flight so
+//   that teardown cancels them synchronously and closes the fds of CQEs
+//   nobody read.
 //   Readiness: a task waiting for accept/connect/UDP/signalfd/pidfd links
 //   its awaiter (io_source.hpp) and arms a one-shot IORING_OP_POLL_ADD for
 //   its fd and direction; the driver reaps the completion and fires the
