@@ -46,6 +46,54 @@ class stress_test : public ::testing::TestWithParam<stress_param> {
   bg::runtime_options options() const { return bg::testing::options_for(flavor()); }
 };
 
+// ---- fork-join under stealing ---------------------------------------------------
+
+class ForkJoinStress : public stress_test {};
+
+/// fib with a spawn at every level; every 7th level also yields in the
+/// child, so some nested runs end with the child queued again, and every
+/// 11th aborts a throwaway sibling that may be taken back and run at once.
+bg::task<std::int64_t> stress_fib(int n) {
+  if (n < 2) co_return n;
+  bg::join_handle<std::int64_t> child = bg::spawn(stress_fib(n - 1));
+  if (n % 11 == 0) {
+    bg::join_handle<std::int64_t> doomed = bg::spawn(stress_fib(2));
+    doomed.abort();
+    try {
+      (void)co_await doomed;
+    } catch (const bg::cancelled&) {
+    }
+  }
+  if (n % 7 == 0) co_await bg::yield_now();
+  const std::int64_t b = co_await stress_fib(n - 2);
+  co_return co_await child + b;
+}
+
+TEST_P(ForkJoinStress, JoinsTakeChildrenBackWhileOthersSteal) {
+  // Joiners take their children back from the tail of their queue while
+  // idle workers steal from the front (and plain threads spawn more fork-join
+  // trees from outside): every tree's sum is exact and nothing leaks.
+  bg::testing::frame_accounting accounting;
+  {
+    bg::runtime rt{options()};
+    std::vector<std::thread> ts;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < threads(); ++t) {
+      ts.emplace_back([&] {
+        for (int round = 0; round < 5; ++round) {
+          bg::join_handle<std::int64_t> h = rt.spawn(stress_fib(14));
+          while (!h.is_finished()) std::this_thread::yield();
+          if (h.take_result() != 377) wrong.fetch_add(1);
+        }
+      });
+    }
+    for (int round = 0; round < 10; ++round) EXPECT_EQ(rt.block_on(stress_fib(17)), 1597);
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(rt.metrics().live_tasks, 0u);
+  }
+}
+
 // ---- remote spawns ------------------------------------------------------------
 
 class RemoteSpawnStress : public stress_test {};
@@ -527,6 +575,7 @@ const auto stress_params =
                        ::testing::Values(1, 2, 4));
 
 INSTANTIATE_TEST_SUITE_P(Threads, RemoteSpawnStress, stress_params, param_name);
+INSTANTIATE_TEST_SUITE_P(Threads, ForkJoinStress, stress_params, param_name);
 INSTANTIATE_TEST_SUITE_P(Threads, AbortRaceStress, stress_params, param_name);
 INSTANTIATE_TEST_SUITE_P(Threads, SetVsCancelStress, stress_params, param_name);
 INSTANTIATE_TEST_SUITE_P(Threads, JoinAbortRaceStress, stress_params, param_name);

@@ -1,0 +1,166 @@
+// Fork-join on multi_thread: a join whose child is still at the tail of the
+// joiner's own queue runs it depth-first (worker::help_join), nested in the
+// joiner's turn within limits, else from the run-next slot. These tests pin
+// the order it gives, the limits (stack depth, fairness) and the paths where
+// the child does not complete inside the nested run (aborted, suspends).
+#include <brigade/cancelled.hpp>
+#include <brigade/join_handle.hpp>
+#include <brigade/runtime.hpp>
+#include <brigade/spawn.hpp>
+#include <brigade/task.hpp>
+#include <brigade/testing/test.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bg = brigade;
+
+namespace {
+
+class ForkJoin : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  bg::runtime make_runtime() const {
+    return bg::runtime{
+        bg::runtime_options{.flavor = bg::flavor::multi_thread, .worker_threads = GetParam()}};
+  }
+};
+
+bg::task<std::int64_t> fib(int n) {
+  if (n < 2) co_return n;
+  bg::join_handle<std::int64_t> child = bg::spawn(fib(n - 1));
+  const std::int64_t b = co_await fib(n - 2);
+  const std::int64_t a = co_await child;
+  co_return a + b;
+}
+
+TEST_P(ForkJoin, FibIsExactAndLeavesNoTask) {
+  bg::runtime rt = make_runtime();
+  EXPECT_EQ(rt.block_on(fib(20)), 6765);
+  EXPECT_EQ(rt.block_on(fib(15)), 610);
+  EXPECT_EQ(rt.metrics().live_tasks, 0u);
+  // fib(20) spawns fib(21) - 1 = 10,945 tasks, fib(15) 986.
+  EXPECT_GE(rt.metrics().spawned, 10945u + 986u);
+}
+
+bg::task<void> record(std::vector<std::string>& order, std::string what) {
+  order.push_back(std::move(what));
+  co_return;
+}
+
+bg::task<std::vector<std::string>> spawn_two_join_last() {
+  std::vector<std::string> order;
+  bg::join_handle<void> first = bg::spawn(record(order, "first"));
+  bg::join_handle<void> last = bg::spawn(record(order, "last"));
+  co_await last;
+  order.push_back("joined last");
+  co_await first;
+  co_return order;
+}
+
+TEST(ForkJoinOneWorker, TheChildJoinedRunsBeforeTasksQueuedEarlier) {
+  // One worker: nobody steals. FIFO alone would run "first" before "last";
+  // the join takes "last" back from the tail and runs it at once.
+  bg::runtime rt{bg::runtime_options{.flavor = bg::flavor::multi_thread, .worker_threads = 1}};
+  const std::vector<std::string> order = rt.block_on(spawn_two_join_last());
+  EXPECT_EQ(order, (std::vector<std::string>{"last", "joined last", "first"}));
+}
+
+bg::task<std::uint64_t> chain(std::uint64_t depth) {
+  if (depth == 0) co_return 0;
+  bg::join_handle<std::uint64_t> next = bg::spawn(chain(depth - 1));
+  co_return 1 + co_await next;
+}
+
+TEST_P(ForkJoin, DeepSpawnJoinChainDoesNotOverflowTheStack) {
+  // Every level joins the child it just spawned: without the nesting limit
+  // the worker's native stack would hold 20,000 nested turns.
+  bg::runtime rt = make_runtime();
+  EXPECT_EQ(rt.block_on(chain(20'000)), 20'000u);
+  EXPECT_EQ(rt.metrics().live_tasks, 0u);
+}
+
+bg::task<void> set_flag(std::atomic<bool>& flag) {
+  flag.store(true);
+  co_return;
+}
+
+bg::task<void> nothing() { co_return; }
+
+bg::task<std::uint64_t> spawn_join_until(std::atomic<bool>& flag, std::uint64_t limit) {
+  std::uint64_t i = 0;
+  for (; i < limit && !flag.load(); ++i) {
+    bg::join_handle<void> h = bg::spawn(nothing());
+    co_await h;
+  }
+  co_return i;
+}
+
+bg::task<std::uint64_t> starve_attempt() {
+  std::atomic<bool> flag{false};
+  // Queued first, at the front; every later spawn is joined at once.
+  bg::join_handle<void> other = bg::spawn(set_flag(flag));
+  const std::uint64_t iterations = co_await spawn_join_until(flag, 1'000'000);
+  co_await other;
+  co_return iterations;
+}
+
+TEST(ForkJoinOneWorker, SpawnJoinLoopDoesNotStarveTheQueue) {
+  // The loop never waits for anything but children it runs itself; the
+  // per-turn limit and the fairness tick still give the front of the queue
+  // its turn long before the loop ends.
+  bg::runtime rt{bg::runtime_options{.flavor = bg::flavor::multi_thread, .worker_threads = 1}};
+  const std::uint64_t iterations = rt.block_on(starve_attempt());
+  EXPECT_LT(iterations, 100'000u) << "the task queued first waited for the whole loop";
+}
+
+bg::task<int> never_runs(std::atomic<bool>& ran) {
+  ran.store(true);
+  co_return 1;
+}
+
+bg::task<bool> join_aborted_child(std::atomic<bool>& ran) {
+  bg::join_handle<int> h = bg::spawn(never_runs(ran));
+  h.abort();
+  try {
+    (void)co_await h;
+  } catch (const bg::cancelled&) {
+    co_return true;
+  }
+  co_return false;
+}
+
+TEST_P(ForkJoin, AbortedChildJoinedAtOnceReportsCancelledAndNeverRuns) {
+  bg::runtime rt = make_runtime();
+  std::atomic<bool> ran{false};
+  EXPECT_TRUE(rt.block_on(join_aborted_child(ran)));
+  EXPECT_FALSE(ran.load());
+}
+
+bg::task<int> yields_twice() {
+  co_await bg::yield_now();
+  co_await bg::yield_now();
+  co_return 7;
+}
+
+bg::task<int> join_child_that_suspends() {
+  int sum = 0;
+  for (int i = 0; i < 50; ++i) {
+    bg::join_handle<int> h = bg::spawn(yields_twice());
+    sum += co_await h;  // the nested run ends with the child queued again
+  }
+  co_return sum;
+}
+
+TEST_P(ForkJoin, ChildThatSuspendsInTheNestedRunIsJoinedWhenItCompletes) {
+  bg::runtime rt = make_runtime();
+  EXPECT_EQ(rt.block_on(join_child_that_suspends()), 350);
+  EXPECT_EQ(rt.metrics().live_tasks, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, ForkJoin, ::testing::Values(1u, 2u, 4u));
+
+}  // namespace
