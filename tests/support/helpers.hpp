@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -39,6 +41,16 @@ void for_each_flavor(F&& f) {
 
 /// Options for a plain test's runtime: as BRIGADE_TEST's.
 inline runtime_options options_for(flavor f) { return test_options(f); }
+
+/// metrics().live_tasks once it reaches 0, or its value after ~5 s. A task
+/// is seen finished (join_handle::is_finished, block_on returning) a moment
+/// before the worker that completed it takes it out of the registry.
+inline std::size_t live_tasks_settled(runtime& rt) {
+  for (int i = 0; i < 5000 && rt.metrics().live_tasks != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return rt.metrics().live_tasks;
+}
 
 /// Yields until at least `n` tasks are parked on `ev` (no wall clock: the
 /// loop only gives the other tasks turns).
