@@ -8,13 +8,16 @@
 #include <brigade/detail/sys.hpp>
 #include <brigade/net/unix_stream.hpp>
 #include <brigade/spawn.hpp>
+#include <brigade/time/timeout.hpp>
 
 #include "api/io/io_test.hpp"
 
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bg = brigade;
@@ -85,6 +88,42 @@ TEST(IoCompletion, AWaitingReadGetsItsDataFromTheRing) {
         EXPECT_GE(reads_on_watched.load(), 2);
       }
     }
+  }
+}
+
+// Batched submission (src/io/uring/uring_driver.cpp): the driver holder's
+// SQEs wait for its next poll, but a worker that does not hold the driver
+// must submit its own at once: the holder may be asleep in io_uring_enter.
+// Here one worker is blocked until the other has parked in the driver, then
+// submits a read whose data arrives later; a read left in the SQ would be
+// found only when the 5 s timer wakes the holder.
+TEST(IoCompletion, ANonHolderWorkerSubmitsWhileTheHolderSleeps) {
+  if (!bg::testing::uring_completions_available()) GTEST_SKIP() << "no io_uring completions";
+  for (int round = 0; round < 5; ++round) {
+    bg::runtime rt{bg::runtime_options{
+        .flavor = bg::flavor::multi_thread, .worker_threads = 2, .io = bg::io_backend::io_uring}};
+    const auto elapsed = rt.block_on([]() -> bg::task<std::chrono::steady_clock::duration> {
+      auto [a, b] = bn::unix_stream::pair();
+      const auto start = std::chrono::steady_clock::now();
+      auto reader = bg::spawn([](bn::unix_stream& s) -> bg::task<std::size_t> {
+        // Blocks this worker: the other one parks in the driver meanwhile.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        char buf[8];
+        co_return co_await s.read(bn::mutable_buffer{buf, sizeof buf});
+      }(a));
+      std::thread writer([fd = b.native_handle()] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        EXPECT_EQ(::write(fd, "x", 1), 1);
+      });
+      auto joined = [](bg::join_handle<std::size_t> h) -> bg::task<std::size_t> {
+        co_return co_await h;
+      }(std::move(reader));
+      auto got = co_await bg::try_timeout(std::chrono::seconds(5), std::move(joined));
+      writer.join();
+      EXPECT_EQ(got.value_or(0), 1u);
+      co_return std::chrono::steady_clock::now() - start;
+    }());
+    EXPECT_LT(elapsed, std::chrono::seconds(2)) << "round " << round;
   }
 }
 
