@@ -35,16 +35,18 @@
 namespace brigade::detail {
 
 /// What to submit. `offset` is used by read/write only (positional file
-/// I/O); sockets use recv/send.
+/// I/O); sockets use recv/send; recvmsg/sendmsg (datagrams with an
+/// address) pass a `msghdr*` as `data` (`size` unused): the msghdr, its
+/// iovec, name and buffer must live until the completion.
 struct io_op {
-  enum class kind : std::uint8_t { recv, send, read, write, fsync };
+  enum class kind : std::uint8_t { recv, send, read, write, fsync, recvmsg, sendmsg };
   kind op = kind::recv;
   int fd = -1;
   void* data = nullptr;
   std::size_t size = 0;
   std::uint64_t offset = 0;
-  int flags = 0;            // recv/send: MSG_* flags
-  bool poll_first = false;  // recv/send: the caller just saw EAGAIN
+  int flags = 0;            // recv/send/recvmsg/sendmsg: MSG_* flags
+  bool poll_first = false;  // recv/send/recvmsg/sendmsg: the caller just saw EAGAIN
 };
 
 /// Awaits one completion-based operation on `core` (which must support

@@ -164,6 +164,16 @@ class uring_reactor final : public reactor {
       case io_op::kind::fsync:
         io_uring_prep_fsync(sqe, o.fd, 0);
         break;
+      case io_op::kind::recvmsg:
+        io_uring_prep_recvmsg(sqe, o.fd, static_cast<msghdr*>(o.data),
+                              static_cast<unsigned>(o.flags));
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+      case io_op::kind::sendmsg:
+        io_uring_prep_sendmsg(sqe, o.fd, static_cast<const msghdr*>(o.data),
+                              static_cast<unsigned>(o.flags));
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
     }
     io_uring_sqe_set_data64(sqe, tag_of(op));
     submit_locked();
