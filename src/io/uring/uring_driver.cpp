@@ -194,7 +194,7 @@ class uring_reactor final : public reactor {
     if (ring_closed_) return;
     // Its SQE may still wait in the SQ (batched): the kernel must know it
     // before it can cancel it.
-    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+    submit_now();
     abandoned_.insert(tag_of(op));
     io_uring_sync_cancel_reg reg{};
     reg.addr = tag_of(op);
@@ -236,9 +236,9 @@ class uring_reactor final : public reactor {
       }
       // One io_uring_enter submits the batch and waits. An error (ETIME,
       // EINTR) is not one: we reap what is there and the caller re-checks.
-      (void)io_uring_enter2(static_cast<unsigned>(ring_.ring_fd), to_submit, wait_nr,
-                            IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-                            reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+      (void)sys::get().io_uring_enter(static_cast<unsigned>(ring_.ring_fd), to_submit, wait_nr,
+                                      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+                                      sizeof arg);
     }
     // Every SQE is prepared and published under sq_mutex_. Counting the ready CQEs while
     // holding it orders the submitters' writes (the io_source each
@@ -285,7 +285,14 @@ class uring_reactor final : public reactor {
   // thread's, which then submits the whole SQ) takes them.
   void submit_locked() noexcept {
     if (holder_ == std::this_thread::get_id()) return;
-    io_uring_submit(&ring_);
+    submit_now();
+  }
+
+  // sq_mutex_ held: submits every prepared SQE now (through the seam).
+  void submit_now() noexcept {
+    const unsigned n = flush_sq();
+    if (n == 0) return;
+    (void)sys::get().io_uring_enter(static_cast<unsigned>(ring_.ring_fd), n, 0, 0, nullptr, 0);
   }
 
   // sq_mutex_ held: publishes the prepared SQEs to the kernel (the SQ tail)
@@ -302,7 +309,7 @@ class uring_reactor final : public reactor {
   io_uring_sqe* get_sqe() noexcept {  // sq_mutex_ held
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     while (sqe == nullptr) {  // the ring is full: make room
-      io_uring_submit(&ring_);
+      submit_now();
       sqe = io_uring_get_sqe(&ring_);
     }
     return sqe;
