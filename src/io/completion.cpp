@@ -35,8 +35,10 @@ bool completion_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
     return false;
   }
   const bool reading =
-      op_.op == io_op::kind::recv || op_.op == io_op::kind::read || op_.op == io_op::kind::accept;
-  const bool writing = op_.op == io_op::kind::send || op_.op == io_op::kind::write;
+      op_.op == io_op::kind::recv || op_.op == io_op::kind::read ||
+      op_.op == io_op::kind::recvmsg || op_.op == io_op::kind::accept;
+  const bool writing =
+      op_.op == io_op::kind::send || op_.op == io_op::kind::write || op_.op == io_op::kind::sendmsg;
   set_wait(me,
            reading   ? wait_kind::read_fd
            : writing ? wait_kind::write_fd

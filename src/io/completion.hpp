@@ -36,18 +36,20 @@
 namespace brigade::detail {
 
 /// What to submit. `offset` is used by read/write only (positional file
-/// I/O); sockets use recv/send. accept: `data` is the peer's sockaddr (or
-/// null), `addr_len` its size in and out, `flags` the SOCK_* flags of the
-/// new fd, which the result is.
+/// I/O); sockets use recv/send; recvmsg/sendmsg (datagrams with an
+/// address) pass a `msghdr*` as `data` (`size` unused): the msghdr, its
+/// iovec, name and buffer must live until the completion. accept: `data`
+/// is the peer's sockaddr (or null), `addr_len` its size in and out,
+/// `flags` the SOCK_* flags of the new fd, which the result is.
 struct io_op {
-  enum class kind : std::uint8_t { recv, send, read, write, fsync, accept };
+  enum class kind : std::uint8_t { recv, send, read, write, fsync, recvmsg, sendmsg, accept };
   kind op = kind::recv;
   int fd = -1;
   void* data = nullptr;
   std::size_t size = 0;
   std::uint64_t offset = 0;
-  int flags = 0;                  // recv/send: MSG_* flags
-  bool poll_first = false;        // recv/send: the caller just saw EAGAIN
+  int flags = 0;                  // recv/send/recvmsg/sendmsg: MSG_* flags
+  bool poll_first = false;        // recv/send/recvmsg/sendmsg: the caller just saw EAGAIN
   socklen_t* addr_len = nullptr;  // accept
 };
 

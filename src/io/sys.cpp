@@ -25,6 +25,22 @@ int real_io_uring_setup(unsigned entries, io_uring_params* params) {
 #endif
 }
 
+int real_io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete, unsigned flags,
+                        const void* arg, std::size_t arg_size) {
+#if defined(__NR_io_uring_enter)
+  const long n = ::syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, arg, arg_size);
+  return n < 0 ? -errno : static_cast<int>(n);
+#else
+  (void)fd;
+  (void)to_submit;
+  (void)min_complete;
+  (void)flags;
+  (void)arg;
+  (void)arg_size;
+  return -ENOSYS;
+#endif
+}
+
 const table real_table{
     .read = &::read,
     .write = &::write,
@@ -41,6 +57,7 @@ const table real_table{
     .epoll_wait = &::epoll_wait,
     .epoll_ctl = &::epoll_ctl,
     .io_uring_setup = &real_io_uring_setup,
+    .io_uring_enter = &real_io_uring_enter,
 };
 
 atomic<const table*> current{&real_table};

@@ -44,6 +44,13 @@ task<ssize_t> after_eagain(const io_registration& reg, io_interest dir, std::uin
   co_return -EAGAIN;
 }
 
+/// Whether after_eagain would use the ring. The readiness path (epoll,
+/// pipes) awaits reg.ready() in the caller instead: no coroutine frame for
+/// after_eagain per wait on the epoll hot path.
+bool ring_path(const io_registration& reg, bool ring_ok = true) noexcept {
+  return ring_ok && reg.source()->reactor_->supports_completions();
+}
+
 ssize_t send_some(int fd, const std::byte* data, std::size_t size, write_kind kind) {
   if (kind == write_kind::socket) return sys::get().send(fd, data, size, MSG_NOSIGNAL);
   return sys::get().write(fd, data, size);
@@ -87,6 +94,10 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
     const std::uint32_t ticket = reg.ticket(io_interest::read);
     ssize_t n = sys::get().read(reg.fd(), buf.data(), buf.size());
     int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err) && !ring_path(reg)) {
+      co_await reg.ready(io_interest::read, ticket);
+      continue;
+    }
     if (n < 0 && would_block(err)) {
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data(), buf.size());
       err = n < 0 ? static_cast<int>(-n) : 0;
@@ -106,6 +117,10 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
     const std::uint32_t ticket = reg.ticket(io_interest::read);
     ssize_t n = sys::get().read(reg.fd(), buf.data() + done, buf.size() - done);
     int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err) && !ring_path(reg)) {
+      co_await reg.ready(io_interest::read, ticket);
+      continue;
+    }
     if (n < 0 && would_block(err)) {
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data() + done,
                                 buf.size() - done);
@@ -130,6 +145,10 @@ task<std::size_t> stream_write(const io_registration& reg, net::const_buffer buf
     const std::uint32_t ticket = reg.ticket(io_interest::write);
     ssize_t n = send_some(reg.fd(), buf.data(), buf.size(), kind);
     int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err) && !ring_path(reg, kind == write_kind::socket)) {
+      co_await reg.ready(io_interest::write, ticket);
+      continue;
+    }
     if (n < 0 && would_block(err)) {
       n = co_await after_eagain(reg, io_interest::write, ticket, buf.data(), buf.size(),
                                 kind == write_kind::socket);
@@ -150,6 +169,10 @@ task<> stream_write_all(const io_registration& reg, net::const_buffer buf, op_ta
     const std::uint32_t ticket = reg.ticket(io_interest::write);
     ssize_t n = send_some(reg.fd(), buf.data() + done, buf.size() - done, kind);
     int err = n < 0 ? errno : 0;
+    if (n < 0 && would_block(err) && !ring_path(reg, kind == write_kind::socket)) {
+      co_await reg.ready(io_interest::write, ticket);
+      continue;
+    }
     if (n < 0 && would_block(err)) {
       n = co_await after_eagain(reg, io_interest::write, ticket, buf.data() + done,
                                 buf.size() - done, kind == write_kind::socket);

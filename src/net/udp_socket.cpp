@@ -3,6 +3,7 @@
 #include <brigade/net/resolve.hpp>
 #include <brigade/net/udp_socket.hpp>
 
+#include "io/completion.hpp"
 #include "net/stream_ops.hpp"
 
 #include <brigade/detail/sys.hpp>
@@ -14,11 +15,35 @@
 namespace brigade::net {
 
 using brigade::detail::io_interest;
+using brigade::detail::io_op;
 using brigade::detail::op_target;
 
 namespace {
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+/// The reactor if it runs completion-based operations (io_uring), else null
+/// (epoll: readiness waits).
+brigade::detail::reactor* ring_of(const brigade::detail::io_registration& reg) noexcept {
+  brigade::detail::reactor* core = reg.source()->reactor_.get();
+  return core->supports_completions() ? core : nullptr;
+}
+
+/// After an EAGAIN on io_uring: the datagram operation itself goes to the
+/// ring (POLL_FIRST: the socket was just seen empty, or full). Everything
+/// `op` points to (the msghdr, its iovec and name, the buffer) lives in the
+/// caller's frame, which stays suspended until the completion, also when
+/// the task is aborted meanwhile (src/io/completion.hpp). Returns the
+/// syscall's result: bytes, or -errno.
+task<int> through_ring(brigade::detail::reactor& core, const brigade::detail::io_registration& reg,
+                       io_op op) {
+  // relaxed: read by remove() on this fd's owner, after this operation.
+  reg.source()->ops_used_.store(true, brigade::detail::memory_order_relaxed);
+  op.fd = reg.fd();
+  op.poll_first = true;
+  brigade::detail::completion_awaiter awaiter{core, op};
+  co_return co_await awaiter;
+}
 
 }  // namespace
 
@@ -57,6 +82,21 @@ task<std::size_t> udp_socket::send_to(const_buffer buf, address peer) {
     const int err = errno;
     if (err == EINTR) continue;
     if (!would_block(err)) brigade::detail::throw_io_error(err, "send_to", op_target{&peer});
+    if (brigade::detail::reactor* core = ring_of(reg_)) {
+      iovec iov{const_cast<std::byte*>(buf.data()), buf.size()};
+      msghdr msg{};
+      msg.msg_name = const_cast<sockaddr*>(peer.data());
+      msg.msg_namelen = peer.size();
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      const io_op op{.op = io_op::kind::sendmsg, .data = &msg, .flags = MSG_NOSIGNAL};
+      const int r = co_await through_ring(*core, reg_, op);
+      if (r >= 0) co_return static_cast<std::size_t>(r);
+      if (-r != EINTR && !would_block(-r)) {
+        brigade::detail::throw_io_error(-r, "send_to", op_target{&peer});
+      }
+      continue;
+    }
     co_await reg_.ready(io_interest::write, ticket);
   }
 }
@@ -77,6 +117,25 @@ task<received_from> udp_socket::recv_from(mutable_buffer buf) {
     const int err = errno;
     if (err == EINTR) continue;
     if (!would_block(err)) brigade::detail::throw_io_error(err, "recv_from", op_target{&local_});
+    if (brigade::detail::reactor* core = ring_of(reg_)) {
+      iovec iov{buf.data(), buf.size()};
+      msghdr msg{};
+      msg.msg_name = &ss;
+      msg.msg_namelen = sizeof ss;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      const io_op op{.op = io_op::kind::recvmsg, .data = &msg};
+      const int r = co_await through_ring(*core, reg_, op);
+      if (r >= 0) {
+        co_return received_from{
+            static_cast<std::size_t>(r),
+            address::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), msg.msg_namelen)};
+      }
+      if (-r != EINTR && !would_block(-r)) {
+        brigade::detail::throw_io_error(-r, "recv_from", op_target{&local_});
+      }
+      continue;
+    }
     co_await reg_.ready(io_interest::read, ticket);
   }
 }
@@ -99,6 +158,18 @@ task<std::size_t> udp_socket::send(const_buffer buf) {
     const int err = errno;
     if (err == EINTR) continue;
     if (!would_block(err)) brigade::detail::throw_io_error(err, "send", op_target{&peer_});
+    if (brigade::detail::reactor* core = ring_of(reg_)) {
+      const io_op op{.op = io_op::kind::send,
+                     .data = const_cast<std::byte*>(buf.data()),
+                     .size = buf.size(),
+                     .flags = MSG_NOSIGNAL};
+      const int r = co_await through_ring(*core, reg_, op);
+      if (r >= 0) co_return static_cast<std::size_t>(r);
+      if (-r != EINTR && !would_block(-r)) {
+        brigade::detail::throw_io_error(-r, "send", op_target{&peer_});
+      }
+      continue;
+    }
     co_await reg_.ready(io_interest::write, ticket);
   }
 }
@@ -113,6 +184,15 @@ task<std::size_t> udp_socket::recv(mutable_buffer buf) {
     const int err = errno;
     if (err == EINTR) continue;
     if (!would_block(err)) brigade::detail::throw_io_error(err, "recv", op_target{&peer_});
+    if (brigade::detail::reactor* core = ring_of(reg_)) {
+      const io_op op{.op = io_op::kind::recv, .data = buf.data(), .size = buf.size()};
+      const int r = co_await through_ring(*core, reg_, op);
+      if (r >= 0) co_return static_cast<std::size_t>(r);
+      if (-r != EINTR && !would_block(-r)) {
+        brigade::detail::throw_io_error(-r, "recv", op_target{&peer_});
+      }
+      continue;
+    }
     co_await reg_.ready(io_interest::read, ticket);
   }
 }

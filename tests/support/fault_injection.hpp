@@ -227,6 +227,12 @@ class fault_injection {
     return real().io_uring_setup(entries, p);
   }
 
+  // No faults for the ring's enter (a pass-through).
+  static int f_io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete,
+                              unsigned flags, const void* arg, std::size_t arg_size) {
+    return real().io_uring_enter(fd, to_submit, min_complete, flags, arg, arg_size);
+  }
+
   static inline const detail::sys::table faulty_table{
       .read = &f_read,
       .write = &f_write,
@@ -243,6 +249,7 @@ class fault_injection {
       .epoll_wait = &f_epoll_wait,
       .epoll_ctl = &f_epoll_ctl,
       .io_uring_setup = &f_io_uring_setup,
+      .io_uring_enter = &f_io_uring_enter,
   };
   static inline std::atomic<fault_injection*> active_{nullptr};
   static inline std::atomic<bool> epoll_eintr_{false};

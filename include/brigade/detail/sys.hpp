@@ -15,7 +15,8 @@
 //      scope).
 //   3. Every entry has the libc signature and the libc error convention
 //      (-1 and errno), except io_uring_setup, which returns the new ring fd
-//      or -errno like the raw syscall.
+//      or -errno like the raw syscall, and io_uring_enter, which returns its
+//      result or -errno.
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -46,6 +47,12 @@ struct table {
   int (*epoll_ctl)(int epfd, int op, int fd, epoll_event* event);
   /// The raw io_uring_setup syscall: the ring fd, or -errno.
   int (*io_uring_setup)(unsigned entries, io_uring_params* params);
+  /// The raw io_uring_enter syscall (`arg` is the sigset or, with
+  /// IORING_ENTER_EXT_ARG, the io_uring_getevents_arg): its result, or
+  /// -errno. Every submission and wait of the io_uring backend goes
+  /// through it (a test counts them: batched submission).
+  int (*io_uring_enter)(unsigned fd, unsigned to_submit, unsigned min_complete, unsigned flags,
+                        const void* arg, std::size_t arg_size);
 };
 
 /// The real system calls.

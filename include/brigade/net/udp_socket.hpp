@@ -20,8 +20,15 @@ struct received_from {
 /// A UDP socket bound to a local address.
 ///
 /// Resumes on: a worker of the socket's runtime.
+/// Suspends: only when the socket would block (EAGAIN). On io_uring the
+/// waiting receive or send is then one ring operation (RECVMSG/SENDMSG, or
+/// RECV/SEND when connected) that completes with the datagram; on epoll it
+/// waits for readiness and retries the syscall.
 /// Cancellation: total. A cancelled receive takes no datagram; a cancelled
-/// send sent nothing (a datagram is sent whole or not at all).
+/// send sent nothing (a datagram is sent whole or not at all). An abort that
+/// races the datagram's arrival ends the operation exactly once: either it
+/// returns the datagram (it was consumed) or it throws brigade::cancelled
+/// (it was not).
 /// Thread safety: one task may receive while another sends; two concurrent
 /// receivers (or senders) throw std::logic_error.
 /// Throws: std::system_error ("send_to 127.0.0.1:9000: ..."),
@@ -42,7 +49,9 @@ class udp_socket {
 
   /// Sends one datagram to `peer`; returns its size.
   task<std::size_t> send_to(const_buffer buf, address peer);
-  /// Receives one datagram (truncated to buf.size()).
+  /// Receives one datagram. A datagram longer than buf.size() is truncated:
+  /// its first buf.size() bytes are stored, the rest is discarded, and the
+  /// size returned is buf.size() (no MSG_TRUNC report). Same for recv().
   task<received_from> recv_from(mutable_buffer buf);
 
   /// Sets the default peer for send()/recv() (and filters what recv sees).

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <system_error>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -100,7 +102,7 @@ class uring_reactor final : public reactor {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_poll_add(sqe, s.fd_, mask);
     io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&s) | static_cast<unsigned>(i));
-    io_uring_submit(&ring_);
+    submit_locked();
   }
 
   void remove(io_source* s) noexcept override {
@@ -125,7 +127,7 @@ class uring_reactor final : public reactor {
                                     reinterpret_cast<std::uintptr_t>(s) | static_cast<unsigned>(i));
           io_uring_sqe_set_data64(sqe, tag_ignore);
         }
-        io_uring_submit(&ring_);
+        submit_locked();
       }
     }
     // relaxed: set by the operation's own thread before its submission.
@@ -168,9 +170,19 @@ class uring_reactor final : public reactor {
       case io_op::kind::accept:
         io_uring_prep_accept(sqe, o.fd, static_cast<sockaddr*>(o.data), o.addr_len, o.flags);
         break;
+      case io_op::kind::recvmsg:
+        io_uring_prep_recvmsg(sqe, o.fd, static_cast<msghdr*>(o.data),
+                              static_cast<unsigned>(o.flags));
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+      case io_op::kind::sendmsg:
+        io_uring_prep_sendmsg(sqe, o.fd, static_cast<const msghdr*>(o.data),
+                              static_cast<unsigned>(o.flags));
+        if (o.poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
     }
     io_uring_sqe_set_data64(sqe, tag_of(op));
-    io_uring_submit(&ring_);
+    submit_locked();
   }
 
   void cancel(completion_awaiter& op) noexcept override {
@@ -179,13 +191,16 @@ class uring_reactor final : public reactor {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_cancel64(sqe, tag_of(op), 0);
     io_uring_sqe_set_data64(sqe, tag_ignore);
-    io_uring_submit(&ring_);
+    submit_locked();
   }
 
   void abandon(completion_awaiter& op) noexcept override {
     std::lock_guard lock(sq_mutex_);
     waiting_.fetch_sub(1, memory_order_relaxed);
     if (ring_closed_) return;
+    // Its SQE may still wait in the SQ (batched): the kernel must know it
+    // before it can cancel it.
+    submit_now();
     abandoned_.insert(tag_of(op));
     io_uring_sync_cancel_reg reg{};
     reg.addr = tag_of(op);
@@ -223,27 +238,38 @@ class uring_reactor final : public reactor {
   }
 
   void poll(std::optional<std::chrono::nanoseconds> timeout) noexcept {
+    unsigned to_submit = 0;
     {
       std::lock_guard lock(sq_mutex_);
       if (ring_closed_) return;
-      if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+      // From now on a submission by another thread goes to the kernel at
+      // once (this thread may be asleep below); ours were batched until now.
+      holder_ = std::this_thread::get_id();
+      to_submit = flush_sq();
     }
     // acquire: pairs with the release in unpark().
     if (unpark_pending_.load(memory_order_acquire)) timeout = std::chrono::nanoseconds(0);
-    io_uring_cqe* cqe = nullptr;
-    int rc = 0;
-    if (!timeout) {
-      rc = io_uring_wait_cqe(&ring_, &cqe);
-    } else if (timeout->count() <= 0) {
-      rc = io_uring_peek_cqe(&ring_, &cqe);
-    } else {
+    unsigned wait_nr = timeout && timeout->count() <= 0 ? 0 : 1;
+    if (io_uring_cq_ready(&ring_) > 0) wait_nr = 0;
+    // Nothing to submit, nothing to wait for: enter only for pending
+    // task_work (TASKRUN_FLAG) or an overflowed CQ.
+    const unsigned kflags = IO_URING_READ_ONCE(*ring_.sq.kflags);
+    if (to_submit > 0 || wait_nr > 0 || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
       __kernel_timespec ts{};
-      ts.tv_sec = static_cast<long long>(timeout->count() / 1000000000);
-      ts.tv_nsec = static_cast<long long>(timeout->count() % 1000000000);
-      rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+      io_uring_getevents_arg arg{};
+      arg.sigmask_sz = _NSIG / 8;
+      if (timeout && timeout->count() > 0) {
+        ts.tv_sec = static_cast<long long>(timeout->count() / 1000000000);
+        ts.tv_nsec = static_cast<long long>(timeout->count() % 1000000000);
+        arg.ts = reinterpret_cast<std::uintptr_t>(&ts);
+      }
+      // One io_uring_enter submits the batch and waits. An error (ETIME,
+      // EINTR) is not one: we reap what is there and the caller re-checks.
+      (void)sys::get().io_uring_enter(static_cast<unsigned>(ring_.ring_fd), to_submit, wait_nr,
+                                      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+                                      sizeof arg);
     }
-    if (rc < 0) return;  // timeout or EINTR: the caller re-checks its state
-    // Every SQE is submitted under sq_mutex_. Counting the ready CQEs while
+    // Every SQE is prepared and published under sq_mutex_. Counting the ready CQEs while
     // holding it orders the submitters' writes (the io_source each
     // user_data names) before our reads of exactly those completions; later
     // ones wait for the next poll. The kernel orders them too, but through
@@ -257,6 +283,7 @@ class uring_reactor final : public reactor {
     }
     unsigned head = 0;
     unsigned seen = 0;
+    io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       if (seen == ready) break;
       ++seen;
@@ -282,10 +309,40 @@ class uring_reactor final : public reactor {
   void orphan() noexcept { teardown(); }
 
  private:
+  // sq_mutex_ held. Batching: the driver holder's SQEs wait in the SQ until
+  // its next poll(), which submits them with its wait (one io_uring_enter
+  // per turn); any other thread submits at once, because the holder may be
+  // asleep in io_uring_enter and would not see them. holder_ is set under
+  // sq_mutex_ before the holder sleeps, so "holder_ is me" means nobody
+  // sleeps on SQEs I leave behind: the next poll (mine, or another
+  // thread's, which then submits the whole SQ) takes them.
+  void submit_locked() noexcept {
+    if (holder_ == std::this_thread::get_id()) return;
+    submit_now();
+  }
+
+  // sq_mutex_ held: submits every prepared SQE now (through the seam).
+  void submit_now() noexcept {
+    const unsigned n = flush_sq();
+    if (n == 0) return;
+    (void)sys::get().io_uring_enter(static_cast<unsigned>(ring_.ring_fd), n, 0, 0, nullptr, 0);
+  }
+
+  // sq_mutex_ held: publishes the prepared SQEs to the kernel (the SQ tail)
+  // without entering it; returns how many the kernel has not consumed.
+  unsigned flush_sq() noexcept {
+    const unsigned tail = ring_.sq.sqe_tail;
+    if (ring_.sq.sqe_head != tail) {
+      ring_.sq.sqe_head = tail;
+      io_uring_smp_store_release(ring_.sq.ktail, tail);
+    }
+    return tail - IO_URING_READ_ONCE(*ring_.sq.khead);
+  }
+
   io_uring_sqe* get_sqe() noexcept {  // sq_mutex_ held
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     while (sqe == nullptr) {  // the ring is full: make room
-      io_uring_submit(&ring_);
+      submit_now();
       sqe = io_uring_get_sqe(&ring_);
     }
     return sqe;
@@ -311,7 +368,7 @@ class uring_reactor final : public reactor {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(sqe, tag_ignore);
-    io_uring_submit(&ring_);
+    submit_locked();
   }
 
   void arm_unpark() noexcept {
@@ -319,7 +376,7 @@ class uring_reactor final : public reactor {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_poll_add(sqe, event_fd_, POLLIN);
     io_uring_sqe_set_data64(sqe, tag_unpark);
-    io_uring_submit(&ring_);
+    submit_locked();
   }
 
   void complete(std::uint64_t data, int res) noexcept {
@@ -434,6 +491,7 @@ class uring_reactor final : public reactor {
   bool completions_ = false;
   atomic<bool> unpark_pending_{false};
   std::mutex sq_mutex_;
+  std::thread::id holder_;                        // the last thread in poll(); sq_mutex_
   bool ring_closed_ = false;                      // guarded by sq_mutex_
   std::unordered_set<io_source*> zombies_;        // guarded by sq_mutex_
   std::unordered_set<std::uint64_t> abandoned_;   // guarded by sq_mutex_

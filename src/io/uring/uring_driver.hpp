@@ -20,11 +20,15 @@
 // Protocols
 //   Arming: under the source's lock (the awaiter links itself and calls
 //   armed() in one critical section), at most one poll per direction is in
-//   flight (poll_armed_); inflight_ counts them. Submission happens under
-//   sq_mutex_ (taken inside the source's lock) from whichever thread armed
+//   flight (poll_armed_); inflight_ counts them. SQEs are prepared under
+//   sq_mutex_ (taken inside the source's lock) by whichever thread armed
 //   (any worker): the ring is shared by the runtime, so
-//   IORING_SETUP_SINGLE_ISSUER/DEFER_TASKRUN cannot be used (they require
-//   one submitting thread).
+//   IORING_SETUP_SINGLE_ISSUER/DEFER_TASKRUN are not used (they require
+//   one submitting thread; docs/design/io-backends.md).
+//   Batching: the driver holder (holder_: the last thread in poll(), set
+//   under sq_mutex_ before it sleeps) leaves its SQEs in the SQ; its next
+//   poll() submits them with its wait in one io_uring_enter. Any other
+//   thread submits at once (the holder may be asleep in the kernel).
 //   Reaping: only the driver holder reaps CQEs (one thread at a time), and
 //   waits without sq_mutex_ (IORING_FEAT_EXT_ARG is required so that the
 //   timed wait needs no timeout SQE).

@@ -8,13 +8,19 @@
 #include <brigade/detail/sys.hpp>
 #include <brigade/net/unix_stream.hpp>
 #include <brigade/spawn.hpp>
+#include <brigade/time/timeout.hpp>
 
 #include "api/io/io_test.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bg = brigade;
@@ -85,6 +91,111 @@ TEST(IoCompletion, AWaitingReadGetsItsDataFromTheRing) {
         EXPECT_GE(reads_on_watched.load(), 2);
       }
     }
+  }
+}
+
+// Batched submission: on a current_thread runtime every SQE is prepared by
+// the driver holder, so a read that waits costs one io_uring_enter (the
+// park that submits it and waits), not two (its own submit, then the
+// wait). The peer is a plain thread that echoes each byte after a pause,
+// so the data arrives while the loop is parked. Counted through the seam:
+// the reads that found nothing (waits) and the enters. Unbatched (every
+// submission immediate) this measured 2 enters per wait.
+std::atomic<int> enters{0};
+std::atomic<int> waits{0};
+std::atomic<int> waiting_fd{-1};
+
+int counting_enter(unsigned fd, unsigned to_submit, unsigned min_complete, unsigned flags,
+                   const void* arg, std::size_t arg_size) {
+  enters.fetch_add(1);
+  return sys::real().io_uring_enter(fd, to_submit, min_complete, flags, arg, arg_size);
+}
+
+ssize_t counting_wait_read(int fd, void* buf, std::size_t n) {
+  const ssize_t r = sys::real().read(fd, buf, n);
+  const int err = errno;
+  if (r < 0 && err == EAGAIN && fd == waiting_fd.load()) waits.fetch_add(1);
+  errno = err;
+  return r;
+}
+
+TEST(IoCompletion, TheHolderEntersTheRingOncePerWait) {
+  if (!bg::testing::uring_completions_available()) GTEST_SKIP() << "no io_uring completions";
+  static const sys::table table = [] {
+    sys::table t = sys::real();
+    t.io_uring_enter = &counting_enter;
+    t.read = &counting_wait_read;
+    return t;
+  }();
+  constexpr int round_trips = 500;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(::fcntl(sv[1], F_SETFL, 0), 0);  // the echo thread blocks
+  std::thread echo([fd = sv[1]] {
+    char c;
+    while (::read(fd, &c, 1) == 1) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (::write(fd, &c, 1) != 1) break;
+    }
+    ::close(fd);
+  });
+  const sys::table* previous = sys::install(&table);
+  enters.store(0);
+  waits.store(0);
+  waiting_fd.store(sv[0]);
+  {
+    bg::runtime rt{
+        bg::runtime_options{.flavor = bg::flavor::current_thread, .io = bg::io_backend::io_uring}};
+    rt.block_on([](int fd) -> bg::task<> {
+      auto a = bn::unix_stream::adopt(fd, "");
+      char c[1] = {'x'};
+      for (int i = 0; i < round_trips; ++i) {
+        co_await a.write_all(bn::const_buffer{c, 1});
+        EXPECT_EQ(co_await a.read_exact(c), 1u);
+      }
+    }(sv[0]));  // closes sv[0]: the echo thread sees end of stream
+  }
+  waiting_fd.store(-1);
+  sys::install(previous);
+  echo.join();
+  EXPECT_GT(waits.load(), round_trips / 2) << "the reads did not wait";
+  EXPECT_LE(enters.load(), waits.load() + waits.load() / 5 + 5)
+      << enters.load() << " enters for " << waits.load() << " waits";
+}
+
+// Batched submission (src/io/uring/uring_driver.cpp): the driver holder's
+// SQEs wait for its next poll, but a worker that does not hold the driver
+// must submit its own at once: the holder may be asleep in io_uring_enter.
+// Here one worker is blocked until the other has parked in the driver, then
+// submits a read whose data arrives later; a read left in the SQ would be
+// found only when the 5 s timer wakes the holder.
+TEST(IoCompletion, ANonHolderWorkerSubmitsWhileTheHolderSleeps) {
+  if (!bg::testing::uring_completions_available()) GTEST_SKIP() << "no io_uring completions";
+  for (int round = 0; round < 5; ++round) {
+    bg::runtime rt{bg::runtime_options{
+        .flavor = bg::flavor::multi_thread, .worker_threads = 2, .io = bg::io_backend::io_uring}};
+    const auto elapsed = rt.block_on([]() -> bg::task<std::chrono::steady_clock::duration> {
+      auto [a, b] = bn::unix_stream::pair();
+      const auto start = std::chrono::steady_clock::now();
+      auto reader = bg::spawn([](bn::unix_stream& s) -> bg::task<std::size_t> {
+        // Blocks this worker: the other one parks in the driver meanwhile.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        char buf[8];
+        co_return co_await s.read(bn::mutable_buffer{buf, sizeof buf});
+      }(a));
+      std::thread writer([fd = b.native_handle()] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        EXPECT_EQ(::write(fd, "x", 1), 1);
+      });
+      auto joined = [](bg::join_handle<std::size_t> h) -> bg::task<std::size_t> {
+        co_return co_await h;
+      }(std::move(reader));
+      auto got = co_await bg::try_timeout(std::chrono::seconds(5), std::move(joined));
+      writer.join();
+      EXPECT_EQ(got.value_or(0), 1u);
+      co_return std::chrono::steady_clock::now() - start;
+    }());
+    EXPECT_LT(elapsed, std::chrono::seconds(2)) << "round " << round;
   }
 }
 
