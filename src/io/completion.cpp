@@ -34,9 +34,8 @@ bool completion_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
     withdrawn_ = true;
     return false;
   }
-  const bool reading =
-      op_.op == io_op::kind::recv || op_.op == io_op::kind::read ||
-      op_.op == io_op::kind::recvmsg || op_.op == io_op::kind::accept;
+  const bool reading = op_.op == io_op::kind::recv || op_.op == io_op::kind::read ||
+                       op_.op == io_op::kind::recvmsg || op_.op == io_op::kind::accept;
   const bool writing =
       op_.op == io_op::kind::send || op_.op == io_op::kind::write || op_.op == io_op::kind::sendmsg;
   set_wait(me,
