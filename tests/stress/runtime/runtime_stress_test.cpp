@@ -8,6 +8,7 @@
 #include <brigade/spawn.hpp>
 #include <brigade/task.hpp>
 #include <brigade/testing/test.hpp>
+#include <brigade/time/sleep.hpp>
 #include <brigade/when.hpp>
 
 #include "support/counted.hpp"
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -69,6 +71,10 @@ bg::task<std::int64_t> stress_fib(int n) {
   co_return co_await child + b;
 }
 
+bg::task<> until_count(const std::atomic<int>& count, int n) {
+  while (count.load() < n) co_await bg::sleep(std::chrono::milliseconds(1));
+}
+
 TEST_P(ForkJoinStress, JoinsTakeChildrenBackWhileOthersSteal) {
   // Joiners take their children back from the tail of their queue while
   // idle workers steal from the front (and plain threads spawn more fork-join
@@ -78,6 +84,7 @@ TEST_P(ForkJoinStress, JoinsTakeChildrenBackWhileOthersSteal) {
     bg::runtime rt{options()};
     std::vector<std::thread> ts;
     std::atomic<int> wrong{0};
+    std::atomic<int> finished{0};
     for (int t = 0; t < threads(); ++t) {
       ts.emplace_back([&] {
         for (int round = 0; round < 5; ++round) {
@@ -85,9 +92,13 @@ TEST_P(ForkJoinStress, JoinsTakeChildrenBackWhileOthersSteal) {
           while (!h.is_finished()) std::this_thread::yield();
           if (h.take_result() != 377) wrong.fetch_add(1);
         }
+        finished.fetch_add(1);
       });
     }
     for (int round = 0; round < 10; ++round) EXPECT_EQ(rt.block_on(stress_fib(17)), 1597);
+    // current_thread runs tasks only inside block_on: keep driving until the
+    // plain threads' trees are done too.
+    rt.block_on(until_count(finished, threads()));
     for (auto& t : ts) t.join();
     EXPECT_EQ(wrong.load(), 0);
     EXPECT_EQ(bg::testing::live_tasks_settled(rt), 0u);
