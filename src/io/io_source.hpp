@@ -49,6 +49,14 @@ struct io_source {
   /// what may still be in flight.
   atomic<bool> ops_used_{false};
   io_source* next_release_ = nullptr;  // the reactor's release list
+  /// The reader's hint (stream_ops; one reader at a time, op_guard): a
+  /// read came back short when the read ticket was drained_ticket_. While
+  /// the ticket is unchanged no readiness arrived since: the fd is empty.
+  std::uint32_t drained_ticket_ = 0;
+  bool drained_ = false;
+  /// epoll saw the peer's FIN, a hang-up or an error (sticky): the hint
+  /// above is off, the end or the error must be read.
+  atomic<bool> read_closed_{false};
 };
 
 /// A backend's shared core: owned by the io_driver and by every source.

@@ -58,6 +58,7 @@ const table real_table{
     .epoll_ctl = &::epoll_ctl,
     .io_uring_setup = &real_io_uring_setup,
     .io_uring_enter = &real_io_uring_enter,
+    .short_read_drains = true,
 };
 
 atomic<const table*> current{&real_table};

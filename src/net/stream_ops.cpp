@@ -51,6 +51,38 @@ bool ring_path(const io_registration& reg, bool ring_ok = true) noexcept {
   return ring_ok && reg.source()->reactor_->supports_completions();
 }
 
+/// A read (the syscall, or a recv through the ring) returned `n` of `size`
+/// bytes; short means the fd was empty: arm read_some's hint.
+void note_short_read(const io_registration& reg, std::uint32_t ticket, ssize_t n,
+                     std::size_t size) noexcept {
+  if (n > 0 && static_cast<std::size_t>(n) < size && sys::get().short_read_drains) {
+    reg.source()->drained_ = true;
+    reg.source()->drained_ticket_ = ticket;
+  }
+}
+
+/// One read attempt of a stream: the syscall, or, when the last read came
+/// back short and no readiness arrived since (`ticket` unchanged), -1 with
+/// EAGAIN without a syscall (the socket is known empty: Tokio clears its
+/// readiness on a short read for the same reason). A short read here arms
+/// the hint for the next attempt. Returns the syscall's result; errno set.
+ssize_t read_some(const io_registration& reg, std::uint32_t ticket, std::byte* data,
+                  std::size_t size) {
+  io_source* src = reg.source();
+  const sys::table& s = sys::get();
+  // relaxed: read after ticket()'s acquire, which pairs with the bump that
+  // published it.
+  if (src->drained_ && src->drained_ticket_ == ticket &&
+      !src->read_closed_.load(memory_order_relaxed)) {
+    src->drained_ = false;  // one skip per short read: the wait comes next
+    errno = EAGAIN;
+    return -1;
+  }
+  const ssize_t n = s.read(reg.fd(), data, size);
+  note_short_read(reg, ticket, n, size);
+  return n;
+}
+
 ssize_t send_some(int fd, const std::byte* data, std::size_t size, write_kind kind) {
   if (kind == write_kind::socket) return sys::get().send(fd, data, size, MSG_NOSIGNAL);
   return sys::get().write(fd, data, size);
@@ -92,7 +124,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
   co_await brigade::consume_budget();
   for (;;) {
     const std::uint32_t ticket = reg.ticket(io_interest::read);
-    ssize_t n = sys::get().read(reg.fd(), buf.data(), buf.size());
+    ssize_t n = read_some(reg, ticket, buf.data(), buf.size());
     int err = n < 0 ? errno : 0;
     if (n < 0 && would_block(err) && !ring_path(reg)) {
       co_await reg.ready(io_interest::read, ticket);
@@ -101,6 +133,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
     if (n < 0 && would_block(err)) {
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data(), buf.size());
       err = n < 0 ? static_cast<int>(-n) : 0;
+      note_short_read(reg, ticket, n, buf.size());
     }
     if (n >= 0) co_return static_cast<std::size_t>(n);
     if (err == EINTR || would_block(err)) continue;
@@ -115,7 +148,7 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
   std::size_t done = 0;
   while (done < buf.size()) {
     const std::uint32_t ticket = reg.ticket(io_interest::read);
-    ssize_t n = sys::get().read(reg.fd(), buf.data() + done, buf.size() - done);
+    ssize_t n = read_some(reg, ticket, buf.data() + done, buf.size() - done);
     int err = n < 0 ? errno : 0;
     if (n < 0 && would_block(err) && !ring_path(reg)) {
       co_await reg.ready(io_interest::read, ticket);
@@ -125,6 +158,7 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data() + done,
                                 buf.size() - done);
       err = n < 0 ? static_cast<int>(-n) : 0;
+      note_short_read(reg, ticket, n, buf.size() - done);
     }
     if (n > 0) {
       done += static_cast<std::size_t>(n);

@@ -53,6 +53,12 @@ struct table {
   /// through it (a test counts them: batched submission).
   int (*io_uring_enter)(unsigned fd, unsigned to_submit, unsigned min_complete, unsigned flags,
                         const void* arg, std::size_t arg_size);
+  /// Whether a stream read that returns fewer bytes than asked means the
+  /// socket or pipe was empty at that moment (true of Linux's TCP, Unix and
+  /// pipe reads; false by default in test tables, which may fake short
+  /// reads). When true, the next read after a short one waits for new data
+  /// first instead of making a syscall that would say EAGAIN (stream_ops).
+  bool short_read_drains = false;
 };
 
 /// The real system calls.

@@ -133,6 +133,12 @@ void epoll_reactor::poll(int timeout_ms) noexcept {
       continue;
     }
     const bool failed = (e & (EPOLLERR | EPOLLHUP)) != 0;
+    if (failed || (e & EPOLLRDHUP) != 0) {
+      // Final states: a short read must not be taken for "empty" from now
+      // on (stream_ops), or the EOF or error already reported by this edge
+      // would never be read. relaxed: fire's release bump publishes it.
+      source->read_closed_.store(true, memory_order_relaxed);
+    }
     io_internal::fire(*source, failed || (e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)) != 0,
                       failed || (e & EPOLLOUT) != 0);
   }
