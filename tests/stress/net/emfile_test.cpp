@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -118,7 +119,9 @@ bg::task<> echo(bn::tcp_stream s) {
 /// The child: the server. Answers CPU-measurement commands on a helper
 /// thread ('b' begin, 'e' end); EOF on the command pipe ends the process.
 int server_main(int info_fd, int cmd_fd, int result_fd, bg::io_backend backend, bg::flavor fl) {
-  std::thread meter([cmd_fd, result_fd] {
+  std::atomic<bool> meter_started{false};
+  std::thread meter([cmd_fd, result_fd, &meter_started] {
+    meter_started.store(true);
     cpu_report r;
     char c = 0;
     while (::read(cmd_fd, &c, 1) == 1) {
@@ -133,6 +136,10 @@ int server_main(int info_fd, int cmd_fd, int result_fd, bg::io_backend backend, 
     }
     ::_exit(0);  // the test is over
   });
+  // The thread's start must be over before the fd limit drops: UBSan's
+  // vptr check of the thread's start routine probes memory through a pipe,
+  // and with no fd left it reports a false "invalid vptr" (seen once).
+  while (!meter_started.load()) std::this_thread::yield();
   bg::runtime rt{bg::runtime_options{.flavor = fl, .worker_threads = 2, .io = backend}};
   rt.block_on([](int info) -> bg::task<> {
     auto l = co_await bn::tcp_listener::bind("127.0.0.1:0");
