@@ -71,17 +71,23 @@ multi_thread_scheduler::~multi_thread_scheduler() {
 bool multi_thread_scheduler::register_task(task_header* task) noexcept {
   worker* w = current_worker();
   const std::size_t shard = (w != nullptr && tl_context.sched == this) ? w->index() : 0;
-  return shards_[shard]->insert(task);
+  registry_shard& s = *shards_[shard];
+  std::lock_guard lock(s.mutex);
+  try {
+    s.tasks.insert(task);
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 void multi_thread_scheduler::release_completed(task_header* task) noexcept {
-  const std::uint32_t shard = task_registry::shard_of(task);
-  worker* w = current_worker();
-  if (w != nullptr && tl_context.sched == this && w->index() != shard) {
-    shards_[shard]->push_remote(task);  // its owner settles it (registry_shard.hpp)
-    return;
+  registry_shard& s = *shards_[task_registry::shard_of(task)];
+  {
+    std::lock_guard lock(s.mutex);
+    s.tasks.remove(task);
   }
-  shards_[shard]->remove_completed(task);
+  task->release();
 }
 
 void multi_thread_scheduler::refuse(task_header* task) noexcept {
@@ -157,11 +163,11 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
 }
 
 bool multi_thread_scheduler::unregister(task_header* task) noexcept {
-  return shards_[task_registry::shard_of(task)]->with_tasks([task](task_registry& tasks) {
-    if (!task_registry::is_registered(task)) return false;
-    tasks.remove(task);
-    return true;
-  });
+  registry_shard& s = *shards_[task_registry::shard_of(task)];
+  std::lock_guard lock(s.mutex);
+  if (!task_registry::is_registered(task)) return false;
+  s.tasks.remove(task);
+  return true;
 }
 
 void multi_thread_scheduler::block_on(task_header* root) {
@@ -208,15 +214,15 @@ void multi_thread_scheduler::destroy_all() noexcept {
   tl_context.sched = this;  // destructors that spawn see a closed runtime
   for (auto& shard : shards_) {
     for (;;) {
-      // Taken out under the lock before it is destroyed, so a racing
-      // refused spawn (see spawn) cannot take it too.
-      task_header* t = shard->with_tasks([](task_registry& tasks) -> task_header* {
-        if (tasks.empty()) return nullptr;
-        task_header* last = tasks.back();
-        tasks.remove(last);
-        return last;
-      });
-      if (t == nullptr) break;
+      task_header* t = nullptr;
+      {
+        // Taken out under the lock before it is destroyed, so a racing
+        // refused spawn (see spawn) cannot take it too.
+        std::lock_guard lock(shard->mutex);
+        if (shard->tasks.empty()) break;
+        t = shard->tasks.back();
+        shard->tasks.remove(t);
+      }
       destroy_task(t);
       t->release();
     }
@@ -256,7 +262,8 @@ runtime_metrics multi_thread_scheduler::metrics() const noexcept {
     m.local_queue_depth += w->queue().size() + (w->has_lifo() ? 1 : 0);
   }
   for (const auto& s : shards_) {
-    m.live_tasks += s->with_tasks([](task_registry& tasks) { return tasks.size(); });
+    std::lock_guard lock(s->mutex);
+    m.live_tasks += s->tasks.size();
   }
   m.inject_queue_depth = inject_.size();
   add_blocking_metrics(m);
@@ -267,7 +274,8 @@ std::string multi_thread_scheduler::dump_tasks() const {
   std::string out;
   const auto now = clock_now();
   for (const auto& s : shards_) {
-    out += s->with_tasks([now](task_registry& tasks) { return tasks.describe(now); });
+    std::lock_guard lock(s->mutex);
+    out += s->tasks.describe(now);
   }
   return out;
 }
