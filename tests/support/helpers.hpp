@@ -52,6 +52,17 @@ inline std::size_t live_tasks_settled(runtime& rt) {
   return rt.metrics().live_tasks;
 }
 
+/// The line of a runtime::dump_tasks() text that names the task `name`
+/// (empty when no task has that name).
+inline std::string dump_line_of(const std::string& dump, const std::string& name) {
+  const std::size_t at = dump.find("'" + name + "'");
+  if (at == std::string::npos) return {};
+  const std::size_t begin = dump.rfind('\n', at);
+  const std::size_t end = dump.find('\n', at);
+  const std::size_t from = begin == std::string::npos ? 0 : begin + 1;
+  return dump.substr(from, end == std::string::npos ? std::string::npos : end - from);
+}
+
 /// Yields until at least `n` tasks are parked on `ev` (no wall clock: the
 /// loop only gives the other tasks turns).
 inline task<> until_waiters(manual_event& ev, std::size_t n) {

@@ -10,11 +10,13 @@
 #include <brigade/net/tcp_stream.hpp>
 #include <brigade/net/unix_listener.hpp>
 #include <brigade/net/unix_stream.hpp>
+#include <brigade/runtime.hpp>
 #include <brigade/spawn.hpp>
 #include <brigade/time/sleep.hpp>
 #include <brigade/time/timeout.hpp>
 
 #include "api/io/io_test.hpp"
+#include "support/helpers.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -109,6 +111,32 @@ bg::task<int> fds_settle_at(int want) {
 }
 
 bg::task<bn::accepted> accept_one(bn::tcp_listener& l) { co_return co_await l.accept(); }
+
+/// Arms the listener's multishot and stops accepting: an accept that waits
+/// (on io_uring it armed the multishot before it parked), then aborted. It
+/// waits until the dump shows the accept parked on the listener: a fixed
+/// number of yields is not enough when another worker runs the accept
+/// late (seen under ASan on a loaded machine). Bounded.
+bg::task<> arm_then_abort(bn::tcp_listener& l) {
+  auto waiting = bg::spawn(accept_one(l), "parked-accept");
+  const std::string want = "read fd " + std::to_string(l.native_handle());
+  bool parked = false;
+  for (int k = 0; k < 100000 && !parked; ++k) {
+    co_await bg::yield_now();
+    parked =
+        bg::testing::dump_line_of(bg::current_runtime().dump_tasks(), "parked-accept").find(want) !=
+        std::string::npos;
+  }
+  EXPECT_TRUE(parked) << "the accept never waited";
+  waiting.abort();
+  bool cancelled = false;
+  try {
+    (void)co_await waiting;
+  } catch (const bg::cancelled&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+}
 
 /// A client connected with a plain blocking connect(2): the handshake
 /// completes inside the call, so the server's accept completes in the
@@ -230,19 +258,7 @@ ACCEPT_RING_TEST(BackPressureStopsTheMultishotAtCapacity) {
     auto c = co_await bn::tcp_stream::connect(l.local_address());
     (void)co_await accepting;
   }
-  {
-    // Arm the multishot (an accept that waits), then stop accepting.
-    auto waiting = bg::spawn(accept_one(l));
-    for (int k = 0; k < 50; ++k) co_await bg::yield_now();
-    waiting.abort();
-    bool cancelled = false;
-    try {
-      (void)co_await waiting;
-    } catch (const bg::cancelled&) {
-      cancelled = true;
-    }
-    EXPECT_TRUE(cancelled);
-  }
+  co_await arm_then_abort(l);
   const int base = bg::testing::open_fds();
   std::vector<bn::tcp_stream> clients;
   for (int i = 0; i < first_wave; ++i) {
@@ -327,15 +343,7 @@ ACCEPT_RING_TEST(ClosingTheListenerClosesQueuedConnections) {
     auto c = co_await bn::tcp_stream::connect(l.local_address());
     (void)co_await accepting;
   }
-  {
-    auto waiting = bg::spawn(accept_one(l));  // arms the multishot
-    for (int k = 0; k < 50; ++k) co_await bg::yield_now();
-    waiting.abort();
-    try {
-      (void)co_await waiting;
-    } catch (const bg::cancelled&) {
-    }
-  }
+  co_await arm_then_abort(l);
   const int base = bg::testing::open_fds();
   std::vector<bn::tcp_stream> clients;
   for (int i = 0; i < conns; ++i) {

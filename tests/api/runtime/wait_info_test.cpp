@@ -16,6 +16,8 @@
 #include <brigade/testing/test.hpp>
 #include <brigade/time/sleep.hpp>
 
+#include "support/helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -34,16 +36,6 @@ std::string addr(const void* p) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%p", p);
   return buf;
-}
-
-/// The dump line of the task named `name` (empty if absent).
-std::string line_of(const std::string& dump, const std::string& name) {
-  const std::size_t at = dump.find("'" + name + "'");
-  if (at == std::string::npos) return {};
-  const std::size_t begin = dump.rfind('\n', at);
-  const std::size_t end = dump.find('\n', at);
-  const std::size_t from = begin == std::string::npos ? 0 : begin + 1;
-  return dump.substr(from, end == std::string::npos ? std::string::npos : end - from);
 }
 
 bg::task<> lock_it(bg::mutex& m) { auto g = co_await m.lock(); }
@@ -103,17 +95,17 @@ BRIGADE_TEST(DumpTasks, EachWaitingTaskSaysWhatItWaitsOn) {
     dump = bg::current_runtime().dump_tasks();
     all = true;
     for (const auto& [name, want] : expected) {
-      if (line_of(dump, name).find(want) == std::string::npos) all = false;
+      if (bg::testing::dump_line_of(dump, name).find(want) == std::string::npos) all = false;
     }
   }
   for (const auto& [name, want] : expected) {
-    EXPECT_NE(line_of(dump, name).find(want), std::string::npos)
+    EXPECT_NE(bg::testing::dump_line_of(dump, name).find(want), std::string::npos)
         << name << " should say '" << want << "'; dump:\n"
         << dump;
   }
   // Only idle tasks say where they wait: the test body itself is running.
-  EXPECT_NE(line_of(dump, "block_on").find("running"), std::string::npos) << dump;
-  EXPECT_EQ(line_of(dump, "block_on").find(" on "), std::string::npos) << dump;
+  EXPECT_NE(bg::testing::dump_line_of(dump, "block_on").find("running"), std::string::npos) << dump;
+  EXPECT_EQ(bg::testing::dump_line_of(dump, "block_on").find(" on "), std::string::npos) << dump;
 
   held.unlock();
   n.notify_one();
@@ -141,7 +133,7 @@ bg::task<std::string> dump_once(std::string name, std::string want) {
   for (int round = 0; round < 100000; ++round) {
     co_await bg::yield_now();
     dump = bg::current_runtime().dump_tasks();
-    if (line_of(dump, name).find(want) != std::string::npos) break;
+    if (bg::testing::dump_line_of(dump, name).find(want) != std::string::npos) break;
   }
   co_return dump;
 }
@@ -157,7 +149,9 @@ BRIGADE_TEST(DumpTasks, ASocketReaderSaysReadFd) {
   auto accepted = co_await listener.accept();
   auto reader = bg::spawn(read_one(accepted.stream), "on-socket");
   const std::string dump = co_await dump_once("on-socket", "waiting on read fd ");
-  EXPECT_NE(line_of(dump, "on-socket").find("waiting on read fd "), std::string::npos) << dump;
+  EXPECT_NE(bg::testing::dump_line_of(dump, "on-socket").find("waiting on read fd "),
+            std::string::npos)
+      << dump;
   co_await client.write_all("x");
   co_await reader;
 }
@@ -166,7 +160,8 @@ BRIGADE_TEST(DumpTasks, ARunningOrQueuedTaskShowsNoStaleWait) {
   bg::notify n;
   auto t = bg::spawn(wait_notify(n), "was-waiting");
   const std::string dump = co_await dump_once("was-waiting", "on notify");
-  EXPECT_NE(line_of(dump, "was-waiting").find("on notify"), std::string::npos) << dump;
+  EXPECT_NE(bg::testing::dump_line_of(dump, "was-waiting").find("on notify"), std::string::npos)
+      << dump;
   n.notify_one();
   co_await t;
   // A second task that suspends through a path recording nothing (a yield)
@@ -180,7 +175,7 @@ BRIGADE_TEST(DumpTasks, ARunningOrQueuedTaskShowsNoStaleWait) {
   n.notify_one();
   for (int round = 0; round < 50; ++round) {
     co_await bg::yield_now();
-    const std::string l = line_of(bg::current_runtime().dump_tasks(), "yielder");
+    const std::string l = bg::testing::dump_line_of(bg::current_runtime().dump_tasks(), "yielder");
     if (l.empty()) break;
     EXPECT_EQ(l.find("on notify"), std::string::npos) << l;
   }
