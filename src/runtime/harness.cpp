@@ -40,7 +40,9 @@ void complete_task(task_header* task, std::uint64_t extra_bits) noexcept {
       reinterpret_cast<task_header*>(joiner)->wake_by_val();
     }
   } else if ((prev & task_header::join_interest) == 0) {
+    // Nobody will take the result (detached, or the handle went first).
     task->report_unobserved_exception();
+    task->discard_result(prev | extra_bits | task_header::complete);
   }
 }
 

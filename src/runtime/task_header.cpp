@@ -130,8 +130,27 @@ bool task_header::unset_join_waker() noexcept {
 void task_header::drop_join_interest(bool observed) noexcept {
   // acq_rel: if the task completed, its result (exception_) must be visible.
   const state_t prev = state_.fetch_and(~join_interest, memory_order_acq_rel);
-  if ((prev & th_complete) != 0 && !observed) report_unobserved_exception();
+  if ((prev & th_complete) != 0) {
+    if (!observed) report_unobserved_exception();
+    discard_result(prev);
+  }
   release();
+}
+
+void task_header::discard_result(state_t state) noexcept {
+  // Only this thread touches the result from here: the other side of the
+  // join_interest / COMPLETE race saw it first and left it. The caller
+  // holds a reference, so the block stays; the relaxed RMWs are ordered
+  // before its release() (acq_rel) for whoever frees the block.
+  exception_ = nullptr;
+  if ((state & result_stashed) != 0) {
+    state_.fetch_and(~result_stashed, memory_order_relaxed);
+    stash_destructor()(this);
+  } else if ((state & (frame_gone | frame_released)) == 0) {
+    // A value whose move may throw stayed in the frame (task.hpp).
+    state_.fetch_or(frame_released, memory_order_relaxed);
+    frame_handle().destroy();
+  }
 }
 
 void task_header::report_unobserved_exception() noexcept {

@@ -212,8 +212,16 @@ struct task_header {
   /// Withdraws a registered join waker. Returns false when completion already
   /// claimed it (the wake is delivered or on its way).
   bool unset_join_waker() noexcept;
-  /// A join_handle goes away. `observed`: its result was taken.
+  /// A join_handle goes away. `observed`: its result was taken. When the
+  /// task already completed, a result never taken is destroyed here.
   void drop_join_interest(bool observed) noexcept;
+  /// The task completed with nobody interested in its result (`state`: the
+  /// state word with COMPLETE): destroys the exception, a stashed value or
+  /// the frame kept for a value now, on the calling thread, rather than
+  /// when the last reference goes (the scheduler may release its reference
+  /// a while after completion: registry_shard.hpp). Called exactly once,
+  /// by whichever of completion and drop_join_interest comes second.
+  void discard_result(std::uint64_t state) noexcept;
 
   /// Reported to the runtime's unhandled-exception hook at most once.
   void report_unobserved_exception() noexcept;

@@ -11,10 +11,13 @@
 #include <brigade/when.hpp>
 
 #include "support/counted.hpp"
+#include "support/helpers.hpp"
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bg = brigade;
@@ -135,6 +138,52 @@ BRIGADE_TEST(ResultStash, ThrowingMovesStayInTheFrameAndReferencesWork) {
   EXPECT_EQ(param::alive(), 0);
   int& ref = co_await r;
   EXPECT_EQ(&ref, &shared_value);
+}
+
+// Dropping the handle of a finished task destroys the value it never took
+// at once (on the dropping thread), and a task whose handle went first
+// destroys its value when it completes, wherever the task ran: the
+// scheduler may let go of a task completed on another worker than its
+// spawner's some time later (registry_shard.hpp), and the value must not
+// wait for that. Tasks spawned from a plain thread register with worker 0;
+// worker 1 completes about half of them.
+using detached_param = bg::testing::basic_counted<struct detached_param_tag>;
+using detached_result = bg::testing::basic_counted<struct detached_result_tag>;
+bg::task<detached_result> makes_detached(detached_param p) { co_return detached_result{p.value()}; }
+
+TEST(ResultStashDrop, AnUntakenValueDiesWithItsHandleOnEveryWorker) {
+  bg::runtime rt(bg::testing::options_for(bg::flavor::multi_thread));
+  bg::runtime_handle h = rt.handle();
+  for (int round = 0; round < 400; ++round) {
+    param::reset();
+    result::reset();
+    detached_param::reset();
+    detached_result::reset();
+    std::vector<bg::join_handle<result>> handles;
+    std::vector<bg::join_handle<throwing_move>> kept;
+    for (int i = 0; i < 32; ++i) {
+      handles.push_back(h.spawn(makes_result(param{i})));
+      kept.push_back(h.spawn(makes_throwing_move(param{i})));
+      h.spawn(makes_detached(detached_param{i})).detach();  // no handle from the start
+    }
+    for (int i = 0; i < 32; ++i) {
+      while (!handles[i].is_finished() || !kept[i].is_finished()) std::this_thread::yield();
+    }
+    // A detached task's value dies when it completes (bounded wait): its
+    // parameter went with the frame, its value from the stash.
+    auto detached_alive = [] { return detached_param::alive() + detached_result::alive(); };
+    for (int k = 0; k < 5000 && detached_alive() != 0; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(detached_alive(), 0) << "round " << round << ": detached values died";
+    EXPECT_EQ(result::alive(), 32) << "round " << round << ": the handles' values wait";
+    EXPECT_EQ(param::alive(), 32) << "round " << round << ": the kept frames wait";
+    handles.clear();
+    kept.clear();
+    EXPECT_EQ(result::alive(), 0) << "round " << round << ": dropped with their handles";
+    EXPECT_EQ(param::alive(), 0) << "round " << round << ": kept frames dropped too";
+    if (HasFailure()) break;
+  }
 }
 
 }  // namespace

@@ -71,23 +71,17 @@ multi_thread_scheduler::~multi_thread_scheduler() {
 bool multi_thread_scheduler::register_task(task_header* task) noexcept {
   worker* w = current_worker();
   const std::size_t shard = (w != nullptr && tl_context.sched == this) ? w->index() : 0;
-  registry_shard& s = *shards_[shard];
-  std::lock_guard lock(s.mutex);
-  try {
-    s.tasks.insert(task);
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return shards_[shard]->insert(task);
 }
 
 void multi_thread_scheduler::release_completed(task_header* task) noexcept {
-  registry_shard& s = *shards_[task_registry::shard_of(task)];
-  {
-    std::lock_guard lock(s.mutex);
-    s.tasks.remove(task);
+  const std::uint32_t shard = task_registry::shard_of(task);
+  worker* w = current_worker();
+  if (w != nullptr && tl_context.sched == this && w->index() != shard) {
+    shards_[shard]->push_remote(task);  // its owner settles it (registry_shard.hpp)
+    return;
   }
-  task->release();
+  shards_[shard]->remove_completed(task);
 }
 
 void multi_thread_scheduler::refuse(task_header* task) noexcept {
@@ -163,11 +157,11 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
 }
 
 bool multi_thread_scheduler::unregister(task_header* task) noexcept {
-  registry_shard& s = *shards_[task_registry::shard_of(task)];
-  std::lock_guard lock(s.mutex);
-  if (!task_registry::is_registered(task)) return false;
-  s.tasks.remove(task);
-  return true;
+  return shards_[task_registry::shard_of(task)]->with_tasks([task](task_registry& tasks) {
+    if (!task_registry::is_registered(task)) return false;
+    tasks.remove(task);
+    return true;
+  });
 }
 
 void multi_thread_scheduler::block_on(task_header* root) {
@@ -214,15 +208,15 @@ void multi_thread_scheduler::destroy_all() noexcept {
   tl_context.sched = this;  // destructors that spawn see a closed runtime
   for (auto& shard : shards_) {
     for (;;) {
-      task_header* t = nullptr;
-      {
-        // Taken out under the lock before it is destroyed, so a racing
-        // refused spawn (see spawn) cannot take it too.
-        std::lock_guard lock(shard->mutex);
-        if (shard->tasks.empty()) break;
-        t = shard->tasks.back();
-        shard->tasks.remove(t);
-      }
+      // Taken out under the lock before it is destroyed, so a racing
+      // refused spawn (see spawn) cannot take it too.
+      task_header* t = shard->with_tasks([](task_registry& tasks) -> task_header* {
+        if (tasks.empty()) return nullptr;
+        task_header* last = tasks.back();
+        tasks.remove(last);
+        return last;
+      });
+      if (t == nullptr) break;
       destroy_task(t);
       t->release();
     }
@@ -262,8 +256,7 @@ runtime_metrics multi_thread_scheduler::metrics() const noexcept {
     m.local_queue_depth += w->queue().size() + (w->has_lifo() ? 1 : 0);
   }
   for (const auto& s : shards_) {
-    std::lock_guard lock(s->mutex);
-    m.live_tasks += s->tasks.size();
+    m.live_tasks += s->with_tasks([](task_registry& tasks) { return tasks.size(); });
   }
   m.inject_queue_depth = inject_.size();
   add_blocking_metrics(m);
@@ -274,8 +267,7 @@ std::string multi_thread_scheduler::dump_tasks() const {
   std::string out;
   const auto now = clock_now();
   for (const auto& s : shards_) {
-    std::lock_guard lock(s->mutex);
-    out += s->tasks.describe(now);
+    out += s->with_tasks([now](task_registry& tasks) { return tasks.describe(now); });
   }
   return out;
 }

@@ -8,8 +8,10 @@
 //               spawns and wake-ups, local-queue overflow).
 //   idle_       counts of searching/unparked workers and the sleepers list:
 //               new work wakes one sleeper only when nobody is searching.
-//   registry_   every live task, one shard per worker under its own lock
-//               (completion may happen on another worker than the spawn).
+//   shards_     the registry: every live task, one shard per worker under
+//               its own lock; a task completed on another worker than its
+//               spawn's is handed back through a lock-free list
+//               (registry_shard.hpp).
 //
 // Shutdown protocol
 //   1. closed_ = true: spawn() now completes new tasks as cancelled. (Why
@@ -26,11 +28,11 @@
 #include "runtime/driver.hpp"
 #include "runtime/inject_queue.hpp"
 #include "runtime/scheduler/multi_thread/idle.hpp"
+#include "runtime/scheduler/multi_thread/registry_shard.hpp"
 #include "runtime/scheduler/multi_thread/worker.hpp"
 #include "runtime/task_registry.hpp"
 
 #include <brigade/detail/scheduler.hpp>
-#include <brigade/sync/detail/waiter.hpp>
 
 #include <memory>
 #include <mutex>
@@ -63,6 +65,8 @@ class multi_thread_scheduler final : public scheduler {
   void notify_if_work_pending() noexcept;
   /// A task completed: unregister it and drop the scheduler's reference.
   void release_completed(task_header* task) noexcept;
+  /// Worker `index` is about to park: settle its registry shard.
+  void settle_registry(std::size_t index) noexcept { shards_[index]->settle(); }
   /// The driver (I/O + timers) is held by one worker at a time.
   bool try_acquire_driver() noexcept {
     // acquire: pairs with the release in release_driver(): the previous
@@ -77,18 +81,6 @@ class multi_thread_scheduler final : public scheduler {
   void on_stall() noexcept;
 
  private:
-  // A spin lock, not std::mutex: every spawn and every completion takes one
-  // (uncontended unless a stolen task completes while its spawner spawns),
-  // and the critical section is a vector push or a swap-remove. One
-  // exchange to lock and a plain store to unlock, against two locked RMWs
-  // and a call into libc: the registry was the largest single cost of
-  // multi_thread spawn+join. A cache line each, so shards do not share.
-  struct alignas(64) registry_shard {
-    explicit registry_shard(std::uint32_t shard) : tasks(shard) {}
-    spin_lock mutex;
-    task_registry tasks;
-  };
-
   /// Registers in the shard of the calling worker (or shard 0).
   bool register_task(task_header* task) noexcept;
   /// Takes a task out of its shard; false when someone else already did.

@@ -189,6 +189,7 @@ void worker::finish_turn(task_header* t, run_result result) noexcept {
 }
 
 void worker::park() noexcept {
+  sched_.settle_registry(index_);  // tasks of ours that completed elsewhere
   const bool last_searcher = sched_.idle_state().transition_worker_to_parked(index_, searching_);
   searching_ = false;
   if (last_searcher) sched_.notify_if_work_pending();
