@@ -52,10 +52,11 @@ bool ring_path(const io_registration& reg, bool ring_ok = true) noexcept {
 }
 
 /// A read (the syscall, or a recv through the ring) returned `n` of `size`
-/// bytes; short means the fd was empty: arm read_some's hint.
-void note_short_read(const io_registration& reg, std::uint32_t ticket, ssize_t n,
-                     std::size_t size) noexcept {
-  if (n > 0 && static_cast<std::size_t>(n) < size && sys::get().short_read_drains) {
+/// bytes; short means the fd was empty: arm read_some's hint. `s`: the seam
+/// the read went through (a test seam that fakes short reads opts out).
+void note_short_read(const sys::table& s, const io_registration& reg, std::uint32_t ticket,
+                     ssize_t n, std::size_t size) noexcept {
+  if (n > 0 && static_cast<std::size_t>(n) < size && s.short_read_drains) {
     reg.source()->drained_ = true;
     reg.source()->drained_ticket_ = ticket;
   }
@@ -79,7 +80,7 @@ ssize_t read_some(const io_registration& reg, std::uint32_t ticket, std::byte* d
     return -1;
   }
   const ssize_t n = s.read(reg.fd(), data, size);
-  note_short_read(reg, ticket, n, size);
+  note_short_read(s, reg, ticket, n, size);
   return n;
 }
 
@@ -133,7 +134,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
     if (n < 0 && would_block(err)) {
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data(), buf.size());
       err = n < 0 ? static_cast<int>(-n) : 0;
-      note_short_read(reg, ticket, n, buf.size());
+      note_short_read(sys::get(), reg, ticket, n, buf.size());
     }
     if (n >= 0) co_return static_cast<std::size_t>(n);
     if (err == EINTR || would_block(err)) continue;
@@ -158,7 +159,7 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data() + done,
                                 buf.size() - done);
       err = n < 0 ? static_cast<int>(-n) : 0;
-      note_short_read(reg, ticket, n, buf.size() - done);
+      note_short_read(sys::get(), reg, ticket, n, buf.size() - done);
     }
     if (n > 0) {
       done += static_cast<std::size_t>(n);

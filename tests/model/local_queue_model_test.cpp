@@ -70,21 +70,32 @@ int steal_and_run(local_queue& victim, local_queue& mine, tasks& ts) {
   return n + ts.drain(mine);
 }
 
+/// One schedule's queues: the owner's `q`, the stealers' `q1` and `q2`,
+/// the inject queue overflow goes to, and the tasks.
+struct scene {
+  tasks ts;
+  local_queue q;
+  local_queue q1;
+  local_queue q2;
+  inject_queue inject;
+
+  void push(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) q.push_back(&ts.headers[i], inject);
+  }
+};
+
 TEST(ModelLocalQueue, OwnerAndOneStealer) {
   std::set<int> stolen_counts;
   const model::report r = model::explore({}, [&] {
-    tasks ts;
-    local_queue q;
-    local_queue stealer_q;
-    inject_queue inject;
+    scene sc;
     int stolen = 0;
-    model::thread stealer([&] { stolen = steal_and_run(q, stealer_q, ts); });
-    for (std::size_t i = 0; i < 3; ++i) q.push_back(&ts.headers[i], inject);
-    const int popped = ts.drain(q);
+    model::thread stealer([&] { stolen = steal_and_run(sc.q, sc.q1, sc.ts); });
+    sc.push(3);
+    const int popped = sc.ts.drain(sc.q);
     stealer.join();
-    MODEL_CHECK(inject.empty());
+    MODEL_CHECK(sc.inject.empty());
     MODEL_CHECK(popped + stolen == 3);
-    ts.check_each_once(3);
+    sc.ts.check_each_once(3);
     stolen_counts.insert(stolen);
   });
   EXPECT_FALSE(r.failed) << r.describe();
@@ -96,18 +107,15 @@ TEST(ModelLocalQueue, OwnerAndOneStealer) {
 TEST(ModelLocalQueue, OverflowToInjectWhileStealing) {
   std::set<int> injected_counts;
   const model::report r = model::explore({}, [&] {
-    tasks ts;
-    local_queue q;
-    local_queue stealer_q;
-    inject_queue inject;
+    scene sc;
     int stolen = 0;
-    model::thread stealer([&] { stolen = steal_and_run(q, stealer_q, ts); });
-    for (std::size_t i = 0; i < 6; ++i) q.push_back(&ts.headers[i], inject);
-    const int popped = ts.drain(q);
+    model::thread stealer([&] { stolen = steal_and_run(sc.q, sc.q1, sc.ts); });
+    sc.push(6);
+    const int popped = sc.ts.drain(sc.q);
     stealer.join();
-    const int injected = ts.drain(inject);
+    const int injected = sc.ts.drain(sc.inject);
     MODEL_CHECK(popped + stolen + injected == 6);
-    ts.check_each_once(6);
+    sc.ts.check_each_once(6);
     injected_counts.insert(injected);
   });
   EXPECT_FALSE(r.failed) << r.describe();
@@ -125,22 +133,18 @@ TEST(ModelLocalQueue, OverflowToInjectWhileStealing) {
 TEST(ModelLocalQueue, OwnerAndTwoStealers) {
   std::set<std::pair<bool, bool>> who_stole;
   const model::report r = model::explore({}, [&] {
-    tasks ts;
-    local_queue q;
-    local_queue q1;
-    local_queue q2;
-    inject_queue inject;
+    scene sc;
     int s1 = 0;
     int s2 = 0;
-    for (std::size_t i = 0; i < 4; ++i) q.push_back(&ts.headers[i], inject);
-    model::thread a([&] { s1 = steal_and_run(q, q1, ts); });
-    model::thread b([&] { s2 = steal_and_run(q, q2, ts); });
-    const int popped = ts.drain(q);
+    sc.push(4);
+    model::thread a([&] { s1 = steal_and_run(sc.q, sc.q1, sc.ts); });
+    model::thread b([&] { s2 = steal_and_run(sc.q, sc.q2, sc.ts); });
+    const int popped = sc.ts.drain(sc.q);
     a.join();
     b.join();
-    MODEL_CHECK(inject.empty());
+    MODEL_CHECK(sc.inject.empty());
     MODEL_CHECK(popped + s1 + s2 == 4);
-    ts.check_each_once(4);
+    sc.ts.check_each_once(4);
     who_stole.insert({s1 > 0, s2 > 0});
   });
   EXPECT_FALSE(r.failed) << r.describe();
@@ -154,28 +158,24 @@ TEST(ModelLocalQueue, OwnerAndTwoStealers) {
 std::set<bool> take_back_outcomes(std::size_t pushed, int stealers) {
   std::set<bool> outcomes;
   const model::report r = model::explore({}, [&] {
-    tasks ts;
-    local_queue q;
-    local_queue q1;
-    local_queue q2;
-    inject_queue inject;
+    scene sc;
     int s1 = 0;
     int s2 = 0;
-    for (std::size_t i = 0; i < pushed; ++i) q.push_back(&ts.headers[i], inject);
-    model::thread a([&] { s1 = steal_and_run(q, q1, ts); });
+    sc.push(pushed);
+    model::thread a([&] { s1 = steal_and_run(sc.q, sc.q1, sc.ts); });
     model::thread b([&] {
-      if (stealers > 1) s2 = steal_and_run(q, q2, ts);
+      if (stealers > 1) s2 = steal_and_run(sc.q, sc.q2, sc.ts);
     });
-    task_header* last = &ts.headers[pushed - 1];
-    const bool took = q.take_back(last);
-    if (took) ts.take(last);
-    q.push_back(&ts.headers[pushed], inject);
-    const int popped = ts.drain(q);
+    task_header* last = &sc.ts.headers[pushed - 1];
+    const bool took = sc.q.take_back(last);
+    if (took) sc.ts.take(last);
+    sc.q.push_back(&sc.ts.headers[pushed], sc.inject);
+    const int popped = sc.ts.drain(sc.q);
     a.join();
     b.join();
-    MODEL_CHECK(inject.empty());
+    MODEL_CHECK(sc.inject.empty());
     MODEL_CHECK(popped + s1 + s2 + (took ? 1 : 0) == static_cast<int>(pushed) + 1);
-    ts.check_each_once(pushed + 1);
+    sc.ts.check_each_once(pushed + 1);
     outcomes.insert(took);
   });
   EXPECT_FALSE(r.failed) << r.describe();
