@@ -11,6 +11,7 @@
 // a fresh runtime; afterwards live frames and open fds must be back at their
 // count from before.
 
+#include <brigade/detail/sys.hpp>
 #include <brigade/runtime.hpp>
 #include <brigade/task.hpp>
 #include <brigade/testing/test.hpp>
@@ -91,6 +92,31 @@ inline void run_io_test(task<void> (*body)(), io_backend backend) {
       EXPECT_EQ(rt.metrics().live_tasks, 0u) << "tasks still alive after shutdown";
     }
     EXPECT_EQ(open_fds(), fds_before) << "file descriptors leaked";
+  }
+}
+
+/// Runs `body(backend)` (a coroutine) on a fresh runtime of every available
+/// backend (io_uring only, with completion-based operations, when
+/// `uring_only`) and both flavors, with the seam `seam` installed for each
+/// run; `reset()` runs before each runtime is built (the seam's counters).
+template <class Body, class Reset>
+void with_seam_on_every_runtime(const detail::sys::table& seam, Reset reset, Body body,
+                                bool uring_only = false) {
+  for (auto backend : {io_backend::epoll, io_backend::io_uring}) {
+    if (!backend_available(backend)) continue;
+    if (uring_only && (backend != io_backend::io_uring || !uring_completions_available())) {
+      continue;
+    }
+    for (auto fl : {flavor::current_thread, flavor::multi_thread}) {
+      SCOPED_TRACE(std::string(backend_name(backend)) + "/" + flavor_name(fl));
+      const detail::sys::table* previous = detail::sys::install(&seam);
+      reset();
+      {
+        runtime rt{runtime_options{.flavor = fl, .worker_threads = 2, .io = backend}};
+        rt.block_on(body(backend));
+      }
+      detail::sys::install(previous);
+    }
   }
 }
 

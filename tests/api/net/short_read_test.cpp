@@ -57,24 +57,19 @@ const sys::table& counting_table(bool hint) {
   return hint ? with_hint : without_hint;
 }
 
+/// Runs `body()` on every available backend and both flavors with the
+/// counting seam installed.
 template <class Body>
 void on_every_runtime(Body body, bool hint = true) {
-  for (auto backend : {bg::io_backend::epoll, bg::io_backend::io_uring}) {
-    if (!bg::testing::backend_available(backend)) continue;
-    for (auto fl : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
-      SCOPED_TRACE(std::string(bg::testing::backend_name(backend)) + "/" +
-                   bg::testing::flavor_name(fl));
-      const sys::table* previous = sys::install(&counting_table(hint));
-      empty_reads.store(0);
-      data_reads.store(0);
-      {
-        bg::runtime rt{bg::runtime_options{.flavor = fl, .worker_threads = 2, .io = backend}};
-        rt.block_on(body());
-      }
-      watched_fd.store(-1);
-      sys::install(previous);
-    }
-  }
+  bg::testing::with_seam_on_every_runtime(
+      counting_table(hint),
+      [] {
+        watched_fd.store(-1);
+        empty_reads.store(0);
+        data_reads.store(0);
+      },
+      [&](bg::io_backend) { return body(); });
+  watched_fd.store(-1);
 }
 
 struct connection {

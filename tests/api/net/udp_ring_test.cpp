@@ -98,28 +98,17 @@ const sys::table& watching_table() {
 /// the watching seam installed.
 template <class Body>
 void on_every_runtime(Body body, bool uring_only = false) {
-  for (auto backend : {bg::io_backend::epoll, bg::io_backend::io_uring}) {
-    if (!bg::testing::backend_available(backend)) continue;
-    if (uring_only &&
-        (backend != bg::io_backend::io_uring || !bg::testing::uring_completions_available())) {
-      continue;
-    }
-    for (auto fl : {bg::flavor::current_thread, bg::flavor::multi_thread}) {
-      SCOPED_TRACE(std::string(bg::testing::backend_name(backend)) + "/" +
-                   bg::testing::flavor_name(fl));
-      const sys::table* previous = sys::install(&watching_table());
-      empty_receives.store(0);
-      data_receives.store(0);
-      refuse_sends.store(0);
-      sends_tried.store(0);
-      {
-        bg::runtime rt{bg::runtime_options{.flavor = fl, .worker_threads = 2, .io = backend}};
-        rt.block_on(body(backend));
-      }
-      watched_fd.store(-1);
-      sys::install(previous);
-    }
-  }
+  bg::testing::with_seam_on_every_runtime(
+      watching_table(),
+      [] {
+        watched_fd.store(-1);
+        empty_receives.store(0);
+        data_receives.store(0);
+        refuse_sends.store(0);
+        sends_tried.store(0);
+      },
+      body, uring_only);
+  watched_fd.store(-1);
 }
 
 /// Datagram `i`: a size from 1 to 1,400 bytes and bytes derived from i.
