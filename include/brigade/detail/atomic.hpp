@@ -28,9 +28,11 @@ using std::memory_order_relaxed;
 using std::memory_order_release;
 using std::memory_order_seq_cst;
 
-/// Capacity of a worker's bounded local run queue. A model-check build
-/// shrinks it so the overflow-to-inject path is explored.
-inline constexpr std::size_t local_queue_capacity = 256;
+/// Capacity of a worker's bounded local run queue (8 KiB of pointers). A
+/// model-check build shrinks it so the overflow-to-inject path is explored.
+/// 1,024 rather than Tokio's 256: a burst of spawns up to that size stays
+/// off the inject queue's lock (docs/design/scheduler.md).
+inline constexpr std::size_t local_queue_capacity = 1024;
 
 /// Spin-wait hint for the short spins in parkers and locks.
 inline void spin_pause() noexcept {
