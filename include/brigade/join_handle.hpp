@@ -110,9 +110,12 @@ class join_wait {
 /// Lifetime: when the task finishes, its frame (with the parameters it took
 /// by value) is destroyed at once, as Tokio drops a finished future; the
 /// result waits in a small stash at the end of the task's block until the
-/// handle takes it, and is destroyed with the block if never taken. One
+/// handle takes it. A result never taken is destroyed when the handle goes
+/// (on the thread that drops it) if the task had finished, else when the
+/// task finishes (on its worker); a detached task's result too. One
 /// exception: a result type whose move constructor may throw stays in the
-/// frame, which then lives until the handle is consumed (docs/pitfalls.md §8).
+/// frame, which then lives until the handle is consumed or dropped
+/// (docs/pitfalls.md §8).
 ///
 /// Resumes on: the worker that runs the awaiting task after the spawned task
 /// completes (on current_thread, the runtime's thread).
