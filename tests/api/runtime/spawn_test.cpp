@@ -441,10 +441,11 @@ BRIGADE_TEST_CURRENT_THREAD(ConsumeBudget, WithinBudgetNoOtherTaskRuns) {
 }
 
 namespace {
-bg::task<std::int64_t> spin_until(std::atomic<bool>& stop) {
+bg::task<std::int64_t> spin_until(std::atomic<bool>& stop, std::atomic<std::int64_t>& spins) {
   std::int64_t iterations = 0;
   while (!stop.load()) {
     ++iterations;
+    spins.store(iterations);
     co_await bg::consume_budget();
   }
   co_return iterations;
@@ -457,7 +458,13 @@ bg::task<> raise(std::atomic<bool>& stop) {
 
 BRIGADE_TEST(ConsumeBudget, TightLoopDoesNotStarveOthers) {
   std::atomic<bool> stop{false};
-  auto spinner = bg::spawn(spin_until(stop));
+  std::atomic<std::int64_t> spins{0};
+  auto spinner = bg::spawn(spin_until(stop, spins));
+  if (!on_current_thread()) {
+    // The other worker may take the stopper before the spinner's first
+    // iteration (seen under TSan): let the spinner start first (bounded).
+    for (int i = 0; i < 1'000'000 && spins.load() == 0; ++i) co_await bg::yield_now();
+  }
   auto stopper = bg::spawn(raise(stop));
   const std::int64_t iterations = co_await spinner;
   co_await stopper;
