@@ -63,6 +63,23 @@ inline std::string dump_line_of(const std::string& dump, const std::string& name
   return dump.substr(from, end == std::string::npos ? std::string::npos : end - from);
 }
 
+/// Yields until the current runtime's dump_tasks() shows the task named
+/// `name` idle and waiting on `where` ("read fd 7", "task_group", ...: the
+/// text after " on "), or until ~10 s passed; true when it did. A fixed
+/// number of yields is no such wait: on multi_thread the task may run late
+/// on another worker when the machine is loaded.
+inline task<bool> until_parked(std::string name, std::string where) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const std::string want = " on " + where;
+  for (;;) {
+    co_await yield_now();
+    if (dump_line_of(current_runtime().dump_tasks(), name).find(want) != std::string::npos) {
+      co_return true;
+    }
+    if (std::chrono::steady_clock::now() > give_up) co_return false;
+  }
+}
+
 /// Yields until at least `n` tasks are parked on `ev` (no wall clock: the
 /// loop only gives the other tasks turns).
 inline task<> until_waiters(manual_event& ev, std::size_t n) {

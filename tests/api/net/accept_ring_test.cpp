@@ -119,15 +119,9 @@ bg::task<bn::accepted> accept_one(bn::tcp_listener& l) { co_return co_await l.ac
 /// late (seen under ASan on a loaded machine). Bounded.
 bg::task<> arm_then_abort(bn::tcp_listener& l) {
   auto waiting = bg::spawn(accept_one(l), "parked-accept");
-  const std::string want = "read fd " + std::to_string(l.native_handle());
-  bool parked = false;
-  for (int k = 0; k < 100000 && !parked; ++k) {
-    co_await bg::yield_now();
-    parked =
-        bg::testing::dump_line_of(bg::current_runtime().dump_tasks(), "parked-accept").find(want) !=
-        std::string::npos;
-  }
-  EXPECT_TRUE(parked) << "the accept never waited";
+  const std::string where = "read fd " + std::to_string(l.native_handle());
+  EXPECT_TRUE(co_await bg::testing::until_parked("parked-accept", where))
+      << "the accept never waited";
   waiting.abort();
   bool cancelled = false;
   try {
@@ -167,22 +161,22 @@ ACCEPT_RING_TEST(AcceptLoopServesEveryConnectionByteExact) {
   constexpr int conns = 20;
   auto l = co_await bn::tcp_listener::bind("127.0.0.1:0");
   count_accept4 counting(l.native_handle());
-  auto server = bg::spawn([](bn::tcp_listener& lst) -> bg::task<> {
-    for (int i = 0; i < conns; ++i) {
-      auto a = co_await lst.accept();
-      // A queued fd's peer comes from getpeername (a multishot reports none).
-      EXPECT_EQ(a.peer.to_string().rfind("127.0.0.1:", 0), 0u) << a.peer.to_string();
-      EXPECT_NE(a.peer.port(), 0u);
-      bg::spawn(echo(std::move(a.stream))).detach();
-    }
-  }(l));
+  auto server = bg::spawn(
+      [](bn::tcp_listener& lst) -> bg::task<> {
+        for (int i = 0; i < conns; ++i) {
+          auto a = co_await lst.accept();
+          // A queued fd's peer comes from getpeername (a multishot reports none).
+          EXPECT_EQ(a.peer.to_string().rfind("127.0.0.1:", 0), 0u) << a.peer.to_string();
+          EXPECT_NE(a.peer.port(), 0u);
+          bg::spawn(echo(std::move(a.stream))).detach();
+        }
+      }(l),
+      "accept-loop");
+  const std::string listener_fd = "read fd " + std::to_string(l.native_handle());
   for (int i = 0; i < conns; ++i) {
     // The server has tried accept4 (EAGAIN) and waits: the connection
     // reaches it through the ring (io_uring) or a readiness wake (epoll).
-    for (int k = 0; k < 100000 && i == 0 && accept4_calls.load() == 0; ++k) {
-      co_await bg::yield_now();
-    }
-    for (int k = 0; k < 20; ++k) co_await bg::yield_now();
+    EXPECT_TRUE(co_await bg::testing::until_parked("accept-loop", listener_fd));
     auto c = co_await bn::tcp_stream::connect(l.local_address());
     const std::string msg = message(i);
     co_await c.write_all(msg);
@@ -214,15 +208,18 @@ ACCEPT_RING_TEST(BurstOfConnectsIsAcceptedFromTheQueue) {
     EXPECT_TRUE(co_await round_trip(c, a.stream, "warm-up"));
   }
   count_accept4 counting(l.native_handle());
-  auto server = bg::spawn([](bn::tcp_listener& lst) -> bg::task<> {
-    for (int i = 0; i < burst; ++i) {
-      auto a = co_await lst.accept();
-      bg::spawn(echo(std::move(a.stream))).detach();
-    }
-  }(l));
-  for (int k = 0; k < 100000 && accept4_calls.load() == 0; ++k) {
-    co_await bg::yield_now();  // until the server is parked in accept
-  }
+  auto server = bg::spawn(
+      [](bn::tcp_listener& lst) -> bg::task<> {
+        for (int i = 0; i < burst; ++i) {
+          auto a = co_await lst.accept();
+          bg::spawn(echo(std::move(a.stream))).detach();
+        }
+      }(l),
+      "accept-loop");
+  // Until the server is parked in accept (else the burst waits in the
+  // backlog and each connection costs an accept4).
+  const std::string listener_fd = "read fd " + std::to_string(l.native_handle());
+  EXPECT_TRUE(co_await bg::testing::until_parked("accept-loop", listener_fd));
   std::vector<bg::join_handle<bool>> clients;
   for (int i = 0; i < burst; ++i) {
     clients.push_back(bg::spawn([](bn::address to, std::string msg) -> bg::task<bool> {

@@ -11,6 +11,7 @@
 #include <brigade/time/timeout.hpp>
 
 #include "api/io/io_test.hpp"
+#include "support/helpers.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -99,15 +100,16 @@ bg::task<int> empty_reads_of_the_next_read() {
   // edge has been consumed when the short read arms the hint. (A read that
   // wins the race against the edge of the data it reads sees that edge
   // later and asks the socket once more: the hint is conservative.)
-  bg::join_handle<std::string> first = bg::spawn(read_once(c.server));
-  co_await bg::sleep(20ms);
+  const std::string server_fd = "read fd " + std::to_string(c.server.native_handle());
+  bg::join_handle<std::string> first = bg::spawn(read_once(c.server), "first-read");
+  if (!co_await bg::testing::until_parked("first-read", server_fd)) co_return -1;
   co_await c.client.write_all(std::string("hello"));
   if (co_await first != "hello") co_return -1;  // short: 5 of 64
   const int empty_before = empty_reads.load();
   // The next read starts while nothing is there: it must wait without
   // asking the socket (the hint), then get the next message.
-  bg::join_handle<std::string> reader = bg::spawn(read_once(c.server));
-  co_await bg::sleep(20ms);
+  bg::join_handle<std::string> reader = bg::spawn(read_once(c.server), "next-read");
+  if (!co_await bg::testing::until_parked("next-read", server_fd)) co_return -1;
   co_await c.client.write_all(std::string("world"));
   if (co_await reader != "world") co_return -1;
   co_return empty_reads.load() - empty_before;

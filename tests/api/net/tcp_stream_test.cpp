@@ -5,6 +5,7 @@
 #include <brigade/spawn.hpp>
 
 #include "api/io/io_test.hpp"
+#include "support/helpers.hpp"
 
 #include <sys/socket.h>
 
@@ -137,15 +138,16 @@ BRIGADE_IO_TEST(TcpStream, CancelledReadLosesNothing) {
 
 BRIGADE_IO_TEST(TcpStream, TwoConcurrentReadersIsALogicError) {
   auto [c, s] = co_await connected_pair();
-  std::atomic<bool> started{false};
-  auto first = bg::spawn([](bn::tcp_stream& st, std::atomic<bool>& flag) -> bg::task<std::size_t> {
-    char buf[4];
-    auto op = st.read(buf);
-    flag = true;
-    co_return co_await std::move(op);
-  }(c, started));
-  while (!started) co_await bg::yield_now();
-  for (int i = 0; i < 5; ++i) co_await bg::yield_now();
+  auto first = bg::spawn(
+      [](bn::tcp_stream& st) -> bg::task<std::size_t> {
+        char buf[4];
+        co_return co_await st.read(buf);
+      }(c),
+      "first-reader");
+  // The first read must be the one waiting (else ours would wait instead,
+  // for a byte written only after it).
+  const std::string where = "read fd " + std::to_string(c.native_handle());
+  BRIGADE_CO_ASSERT(co_await bg::testing::until_parked("first-reader", where));
   char buf[4];
   EXPECT_THROW(co_await c.read(buf), std::logic_error);
   co_await s.write_all("x");

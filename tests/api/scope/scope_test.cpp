@@ -321,12 +321,15 @@ BRIGADE_TEST(TaskGroup, SecondConcurrentJoinerIsAnError) {
   manual_event ev;
   bg::task_group<int> g;
   g.spawn(parked_child(ev, 1));
-  auto first = bg::spawn([](bg::task_group<int>& grp) -> bg::task<std::size_t> {
-    co_return (co_await grp.join_all()).size();
-  }(g));
+  auto first = bg::spawn(
+      [](bg::task_group<int>& grp) -> bg::task<std::size_t> {
+        co_return (co_await grp.join_all()).size();
+      }(g),
+      "first-joiner");
   co_await bg::testing::until_waiters(ev, 1);
-  // Let the first joiner register.
-  for (int i = 0; i < 10; ++i) co_await bg::yield_now();
+  // The first joiner is registered (else we would be the one to wait, for
+  // a child released only after our join).
+  BRIGADE_CO_ASSERT(co_await bg::testing::until_parked("first-joiner", "task_group"));
   bool logic = false;
   try {
     (void)co_await g.join_next();

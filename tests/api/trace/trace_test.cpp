@@ -194,14 +194,23 @@ TEST(Trace, InMemoryRecordingHasTurnsSpawnsAndUserSpans) {
   }
 }
 
-bg::task<> lock_then_sleep(bg::mutex& m) {
+/// Locks `m` and sleeps holding it. The first of the two to get the lock
+/// sleeps (2 ms at a time, ~10 s at most) until the other queues for it: a
+/// single fixed sleep let the other, run late on a loaded machine, find the
+/// lock free and never wait.
+bg::task<> lock_then_sleep(bg::mutex& m, std::atomic<int>& holders) {
   auto guard = co_await m.lock();
-  co_await bg::sleep(std::chrono::milliseconds(2));
+  const bool first = holders.fetch_add(1) == 0;
+  for (int i = 0; i < 5000; ++i) {
+    co_await bg::sleep(std::chrono::milliseconds(2));
+    if (!first || m.waiters() > 0) break;
+  }
 }
 
 bg::task<> contend_and_sleep(bg::mutex& m) {
-  auto a = bg::spawn(lock_then_sleep(m), "first");
-  auto b = bg::spawn(lock_then_sleep(m), "second");
+  std::atomic<int> holders{0};
+  auto a = bg::spawn(lock_then_sleep(m, holders), "first");
+  auto b = bg::spawn(lock_then_sleep(m, holders), "second");
   co_await a;
   co_await b;
 }
