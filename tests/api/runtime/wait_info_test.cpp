@@ -156,30 +156,4 @@ BRIGADE_TEST(DumpTasks, ASocketReaderSaysReadFd) {
   co_await reader;
 }
 
-BRIGADE_TEST(DumpTasks, ARunningOrQueuedTaskShowsNoStaleWait) {
-  bg::notify n;
-  auto t = bg::spawn(wait_notify(n), "was-waiting");
-  const std::string dump = co_await dump_once("was-waiting", "on notify");
-  EXPECT_NE(bg::testing::dump_line_of(dump, "was-waiting").find("on notify"), std::string::npos)
-      << dump;
-  n.notify_one();
-  co_await t;
-  // A second task that suspends through a path recording nothing (a yield)
-  // after having waited must not keep its old description.
-  auto again = bg::spawn(
-      [](bg::notify& nn) -> bg::task<> {
-        co_await nn.notified();
-        for (int k = 0; k < 1000; ++k) co_await bg::yield_now();
-      }(n),
-      "yielder");
-  n.notify_one();
-  for (int round = 0; round < 50; ++round) {
-    co_await bg::yield_now();
-    const std::string l = bg::testing::dump_line_of(bg::current_runtime().dump_tasks(), "yielder");
-    if (l.empty()) break;
-    EXPECT_EQ(l.find("on notify"), std::string::npos) << l;
-  }
-  co_await again;
-}
-
 }  // namespace
