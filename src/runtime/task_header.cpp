@@ -128,6 +128,21 @@ bool task_header::unset_join_waker() noexcept {
 }
 
 void task_header::drop_join_interest(bool observed) noexcept {
+  if (observed) {
+    // The result was taken: complete, the stash emptied, and nothing left
+    // to discard unless the frame was kept for the value. Then one RMW
+    // clears our interest (the bit is set: subtracting it clears it) and
+    // drops our reference. relaxed: these bits were final when the take
+    // saw COMPLETE (acquire) on this thread.
+    const state_t s = state_.load(memory_order_relaxed);
+    if ((s & th_complete) != 0 && (s & (frame_gone | frame_released)) != 0 &&
+        (s & result_stashed) == 0) {
+      // acq_rel: as in release().
+      const state_t prev = state_.fetch_sub(ref_one + join_interest, memory_order_acq_rel);
+      if ((prev >> ref_shift) == 1) free_task_block(this);  // no frame, no stash left
+      return;
+    }
+  }
   // acq_rel: if the task completed, its result (exception_) must be visible.
   const state_t prev = state_.fetch_and(~join_interest, memory_order_acq_rel);
   if ((prev & th_complete) != 0) {
