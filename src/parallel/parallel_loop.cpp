@@ -30,6 +30,7 @@
 #include <exception>
 #include <memory>
 #include <thread>
+#include <utility>
 
 namespace brigade::detail {
 
@@ -88,9 +89,15 @@ class parallel_loop {
 
   work_count& count() noexcept { return count_; }
 
-  /// After count_ is done: the first failure, if any.
-  void rethrow_if_failed() const {
-    if (error_) std::rethrow_exception(error_);
+  /// After count_ is done: the first failure, if any, moved out, so that
+  /// the caller's thread alone holds that exception from here. Otherwise a
+  /// worker dropping the last loop reference later (its range task's frame
+  /// goes at completion, after the count) would free the exception while
+  /// the caller's catch block reads it: correct through exception_ptr's own
+  /// atomic count, but libstdc++'s count is invisible to ThreadSanitizer,
+  /// which reported it (ParallelFor.FirstExceptionPropagatesWithItsType).
+  void rethrow_if_failed() {
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   }
 
  private:
