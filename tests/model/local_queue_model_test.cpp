@@ -1,8 +1,9 @@
 // Model check of the work-stealing local queue (capacity 4 in the model
 // build): the owner pushes and pops, one or two stealers steal half, a full
 // queue overflows to the inject queue; the owner takes the last task back
-// (a join running its child next) while stealers steal. Every task comes out
-// exactly once.
+// (a join running its child next), or the first one from the front (a join
+// of the oldest child), while stealers steal. Every task comes out exactly
+// once.
 
 #include "model/model.hpp"
 #include "runtime/inject_queue.hpp"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -152,10 +154,12 @@ TEST(ModelLocalQueue, OwnerAndTwoStealers) {
   EXPECT_EQ(who_stole.size(), 4u) << "every combination of stealers succeeding is reachable";
 }
 
-/// The owner pushes `pushed` tasks, then takes the last one back while one
-/// or two stealers steal; then pushes one more (reusing the slot) and drains.
-/// Returns the set of take_back outcomes reached.
-std::set<bool> take_back_outcomes(std::size_t pushed, int stealers) {
+enum class end : std::uint8_t { back, front };
+
+/// The owner pushes `pushed` tasks, then takes the last one back (or the
+/// first one from the front) while one or two stealers steal; then pushes
+/// one more (reusing a slot) and drains. Returns the outcomes reached.
+std::set<bool> take_outcomes(std::size_t pushed, int stealers, end which) {
   std::set<bool> outcomes;
   const model::report r = model::explore({}, [&] {
     scene sc;
@@ -166,9 +170,9 @@ std::set<bool> take_back_outcomes(std::size_t pushed, int stealers) {
     model::thread b([&] {
       if (stealers > 1) s2 = steal_and_run(sc.q, sc.q2, sc.ts);
     });
-    task_header* last = &sc.ts.headers[pushed - 1];
-    const bool took = sc.q.take_back(last);
-    if (took) sc.ts.take(last);
+    task_header* wanted = &sc.ts.headers[which == end::back ? pushed - 1 : 0];
+    const bool took = which == end::back ? sc.q.take_back(wanted) : sc.q.take_front(wanted);
+    if (took) sc.ts.take(wanted);
     sc.q.push_back(&sc.ts.headers[pushed], sc.inject);
     const int popped = sc.ts.drain(sc.q);
     a.join();
@@ -181,6 +185,10 @@ std::set<bool> take_back_outcomes(std::size_t pushed, int stealers) {
   EXPECT_FALSE(r.failed) << r.describe();
   EXPECT_TRUE(r.complete) << r.describe();
   return outcomes;
+}
+
+std::set<bool> take_back_outcomes(std::size_t pushed, int stealers) {
+  return take_outcomes(pushed, stealers, end::back);
 }
 
 TEST(ModelLocalQueue, TakeBackTheOnlyTaskRacingAStealer) {
@@ -210,6 +218,41 @@ TEST(ModelLocalQueue, TakeBackOnlyTheTaskPushedLast) {
     MODEL_CHECK(q.size() == 2);
     MODEL_CHECK(ts.drain(q) == 2);
     MODEL_CHECK(!q.take_back(&ts.headers[2]));  // empty queue
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+}
+
+TEST(ModelLocalQueue, TakeFrontRacingAStealer) {
+  // The stealer claims from the front too: whoever's CAS on head comes
+  // first gets the first task, the other sees it gone.
+  EXPECT_EQ(take_outcomes(1, 1, end::front), (std::set<bool>{false, true}));
+  EXPECT_EQ(take_outcomes(3, 1, end::front), (std::set<bool>{false, true}));
+}
+
+TEST(ModelLocalQueue, TakeFrontRacingTwoStealers) {
+  EXPECT_EQ(take_outcomes(3, 2, end::front), (std::set<bool>{false, true}));
+}
+
+TEST(ModelLocalQueue, TakeFrontOnlyTheNextTaskAcrossTheWrap) {
+  const model::report r = model::explore({}, [&] {
+    tasks ts;
+    local_queue q;
+    inject_queue inject;
+    // Positions 0..2 popped, so the next pushes wrap the 4-slot ring.
+    for (std::size_t i = 0; i < 3; ++i) q.push_back(&ts.headers[i], inject);
+    MODEL_CHECK(ts.drain(q) == 3);
+    for (std::size_t i = 3; i < 6; ++i) q.push_back(&ts.headers[i], inject);
+    MODEL_CHECK(!q.take_front(&ts.headers[4]));  // not at the front: stays queued
+    MODEL_CHECK(!q.take_front(&ts.headers[2]));  // already popped
+    MODEL_CHECK(q.take_front(&ts.headers[3]));
+    ts.take(&ts.headers[3]);
+    MODEL_CHECK(q.take_front(&ts.headers[4]));
+    ts.take(&ts.headers[4]);
+    MODEL_CHECK(q.size() == 1);
+    MODEL_CHECK(ts.drain(q) == 1);
+    MODEL_CHECK(!q.take_front(&ts.headers[5]));  // empty queue
+    MODEL_CHECK(inject.empty());
+    ts.check_each_once(6);
   });
   EXPECT_FALSE(r.failed) << r.describe();
 }

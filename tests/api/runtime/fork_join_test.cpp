@@ -1,6 +1,7 @@
 // Fork-join on multi_thread: a join whose child is still at the tail of the
-// joiner's own queue runs it depth-first (worker::help_join), nested in the
-// joiner's turn within limits, else from the run-next slot. These tests pin
+// joiner's own queue (or at its front: spawn N, join in order) runs it
+// depth-first (worker::help_join), nested in the joiner's turn within
+// limits, else from the run-next slot. These tests pin
 // the order it gives, the limits (stack depth, fairness) and the paths where
 // the child does not complete inside the nested run (aborted, suspends).
 #include <brigade/cancelled.hpp>
@@ -69,6 +70,42 @@ TEST(ForkJoinOneWorker, TheChildJoinedRunsBeforeTasksQueuedEarlier) {
   bg::runtime rt{bg::runtime_options{.flavor = bg::flavor::multi_thread, .worker_threads = 1}};
   const std::vector<std::string> order = rt.block_on(spawn_two_join_last());
   EXPECT_EQ(order, (std::vector<std::string>{"last", "joined last", "first"}));
+}
+
+bg::task<std::size_t> spawn_all_join_in_order(std::size_t n) {
+  std::vector<bg::join_handle<std::size_t>> handles;
+  handles.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    handles.push_back(bg::spawn([](std::size_t v) -> bg::task<std::size_t> { co_return v; }(i)));
+  }
+  std::size_t sum = 0;
+  for (bg::join_handle<std::size_t>& h : handles) sum += co_await h;
+  co_return sum;
+}
+
+TEST(ForkJoinOneWorker, JoiningTheOldestChildRunsItInTheJoinersTurn) {
+  // Spawn N, then join them in spawn order: each child joined is at the
+  // front of the queue, and the join takes it from there and runs it nested
+  // (about one poll per child). Without that, the joiner would suspend on
+  // every child and be polled again after it (two polls per child).
+  bg::runtime rt{bg::runtime_options{.flavor = bg::flavor::multi_thread, .worker_threads = 1}};
+  constexpr std::size_t n = 1000;
+  const std::uint64_t polls_before = rt.metrics().polls;
+  EXPECT_EQ(rt.block_on(spawn_all_join_in_order(n)), n * (n - 1) / 2);
+  const std::uint64_t polls = rt.metrics().polls - polls_before;
+  EXPECT_GE(polls, n);
+  EXPECT_LT(polls, n + n / 4) << "the joiner suspended on children it could run";
+  EXPECT_EQ(bg::testing::live_tasks_settled(rt), 0u);
+}
+
+TEST_P(ForkJoin, JoinInSpawnOrderPastTheNestingAllowance) {
+  // More children than one turn may run nested (max_inline_runs): the rest
+  // go through the run-next slot, stealers take some from the front.
+  bg::runtime rt = make_runtime();
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_EQ(rt.block_on(spawn_all_join_in_order(3000)), 3000u * 2999u / 2) << "round " << round;
+  }
+  EXPECT_EQ(bg::testing::live_tasks_settled(rt), 0u);
 }
 
 bg::task<std::uint64_t> chain(std::uint64_t depth) {

@@ -113,6 +113,30 @@ class local_queue {
     return false;
   }
 
+  /// Owner only. Takes `t` out of the queue if it is the next task pop()
+  /// would return; true when the caller now owns it. Used by a join that
+  /// waits for the oldest queued child (spawn N, then join them in order).
+  /// Like pop(), the CAS on head_ settles the race with stealers: one that
+  /// claimed the slot first moves real, and the CAS fails.
+  bool take_front(task_header* t) noexcept {
+    std::uint64_t head = head_.load(memory_order_acquire);
+    for (;;) {
+      const std::uint32_t steal = unpack_steal(head);
+      const std::uint32_t real = unpack_real(head);
+      const std::uint32_t tail = tail_.load(memory_order_relaxed);  // we are the only writer
+      // Slots in [real, tail) are not rewritten while we run (we are their
+      // only writer); a stealer copying them out only reads.
+      if (real == tail || buffer_[real & mask].load(memory_order_relaxed) != t) return false;
+      const std::uint32_t next_real = real + 1;
+      const std::uint64_t next =
+          steal == real ? pack(next_real, next_real) : pack(steal, next_real);
+      // acq_rel: pairs with the stealers' CAS on head_, as in pop().
+      if (head_.compare_exchange_weak(head, next, memory_order_acq_rel, memory_order_acquire)) {
+        return true;
+      }
+    }
+  }
+
   /// Any thread but the owner; `dst` must be the caller's own (owned) queue.
   /// Moves about half of this queue into `dst` and returns one of the moved
   /// tasks to run at once, or null when there was nothing to steal.

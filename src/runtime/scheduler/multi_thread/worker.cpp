@@ -62,7 +62,7 @@ bool worker::help_join(task_header* t) noexcept {
   const bool nest =
       inline_depth_ < max_inline_depth && inline_allowance_ > 0 && sched_.get_tracer() == nullptr;
   if (!nest && run_next_.load(memory_order_relaxed) != nullptr) return false;
-  if (!queue_.take_back(t)) return false;
+  if (!queue_.take_back(t) && !queue_.take_front(t)) return false;
   if (!nest) {
     run_next_.store(t, memory_order_relaxed);
     return false;

@@ -24,11 +24,16 @@
 //   one it spawned last, not stolen) takes it back and runs it at once,
 //   nested in its own turn, as TBB's task_group::wait does: fork-join
 //   recursion runs as plain recursion on a warm cache, and idle workers
-//   steal the oldest (largest) subtrees from the front. Limits: nesting at
-//   most max_inline_depth deep (native stack), at most max_inline_runs per
-//   top-level turn (fairness: the loop, the inject queue and the driver get
-//   their turn), never while tracing (a turn inside a turn would overlap
-//   spans). Past them the child takes the run-next slot instead.
+//   steal the oldest (largest) subtrees from the front. A child at the
+//   front of the queue (spawn N, then join them in order) is taken from
+//   there the same way: it was next anyway, and the joiner is not
+//   suspended and re-polled once per child (the LIFO slot would otherwise
+//   run it right after each child: two polls per child instead of one).
+//   Limits: nesting at most max_inline_depth deep (native stack), at most
+//   max_inline_runs per top-level turn (fairness: the loop, the inject
+//   queue and the driver get their turn), never while tracing (a turn
+//   inside a turn would overlap spans). Past them the child takes the
+//   run-next slot instead.
 //
 // Shutdown (multi_thread.hpp has the whole protocol): a worker leaves its
 // loop when it sees the shutdown flag after a run or a wake-up; tasks left
@@ -72,10 +77,10 @@ class worker {
   /// Called on this worker's own thread for a new task.
   void spawn_local(task_header* t) noexcept;
   /// Called on this worker's own thread by a task about to wait for `t`:
-  /// when `t` is the task pushed last to this worker's queue and no stealer
-  /// claimed it, it leaves the queue and runs at once, nested in the
-  /// joiner's turn (true), or, past the nesting limits, next (the run-next
-  /// slot; false).
+  /// when `t` is the task pushed last to this worker's queue, or the next
+  /// one it would pop, and no stealer claimed it, it leaves the queue and
+  /// runs at once, nested in the joiner's turn (true), or, past the nesting
+  /// limits, next (the run-next slot; false).
   bool help_join(task_header* t) noexcept;
 
   local_queue& queue() noexcept { return queue_; }
