@@ -222,6 +222,42 @@ TEST(ModelLocalQueue, TakeBackOnlyTheTaskPushedLast) {
   EXPECT_FALSE(r.failed) << r.describe();
 }
 
+/// help_join's sequence: take_back, and when that fails, take_front, of the
+/// same task, racing stealers; then one more push (reusing a slot), drain.
+void help_join_sequence(std::size_t pushed, int stealers, std::size_t wanted_index) {
+  const model::report r = model::explore({}, [&] {
+    scene sc;
+    int s1 = 0;
+    int s2 = 0;
+    sc.push(pushed);
+    model::thread a([&] { s1 = steal_and_run(sc.q, sc.q1, sc.ts); });
+    model::thread b([&] {
+      if (stealers > 1) s2 = steal_and_run(sc.q, sc.q2, sc.ts);
+    });
+    task_header* wanted = &sc.ts.headers[wanted_index];
+    const bool took = sc.q.take_back(wanted) || sc.q.take_front(wanted);
+    if (took) sc.ts.take(wanted);
+    sc.q.push_back(&sc.ts.headers[pushed], sc.inject);
+    const int popped = sc.ts.drain(sc.q);
+    a.join();
+    b.join();
+    MODEL_CHECK(sc.inject.empty());
+    MODEL_CHECK(popped + s1 + s2 + (took ? 1 : 0) == static_cast<int>(pushed) + 1);
+    sc.ts.check_each_once(pushed + 1);
+  });
+  EXPECT_FALSE(r.failed) << r.describe();
+  EXPECT_TRUE(r.complete) << r.describe();
+}
+
+TEST(ModelLocalQueue, TakeBackThenFrontRacingStealers) {
+  help_join_sequence(1, 1, 0);
+  help_join_sequence(2, 1, 1);
+  help_join_sequence(2, 2, 1);
+  help_join_sequence(3, 2, 2);
+  help_join_sequence(2, 2, 0);
+  help_join_sequence(3, 2, 0);
+}
+
 TEST(ModelLocalQueue, TakeFrontRacingAStealer) {
   // The stealer claims from the front too: whoever's CAS on head comes
   // first gets the first task, the other sees it gone.
