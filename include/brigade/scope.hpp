@@ -130,7 +130,8 @@ class task_group {
       throw cancelled{};
     }
     if (failure != nullptr) {
-      const std::exception_ptr error = failure->task->exception_;
+      // Moved out: only this thread owns the exception from here on.
+      const std::exception_ptr error = std::exchange(failure->task->exception_, nullptr);
       drop_list(head, failure);
       std::rethrow_exception(error);
     }

@@ -195,7 +195,8 @@ struct task_promise : promise_base {
   }
   /// The result: rethrows the task's exception. Moves the value out.
   T take_result() {
-    if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
+    if (std::exception_ptr& e = exception_slot(frame()))
+      std::rethrow_exception(std::exchange(e, nullptr));
     return std::move(*value_);
   }
   /// Final suspend of a spawned task: moves the value to the stash. Returns
@@ -231,7 +232,8 @@ struct task_promise<T&> : promise_base {
     return std::coroutine_handle<task_promise>::from_promise(*this).address();
   }
   T& take_result() {
-    if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
+    if (std::exception_ptr& e = exception_slot(frame()))
+      std::rethrow_exception(std::exchange(e, nullptr));
     return *value_;
   }
   bool stash(task_header* h) noexcept {
@@ -251,7 +253,8 @@ struct task_promise<void> : promise_base {
     return std::coroutine_handle<task_promise>::from_promise(*this).address();
   }
   void take_result() {
-    if (std::exception_ptr& e = exception_slot(frame())) std::rethrow_exception(e);
+    if (std::exception_ptr& e = exception_slot(frame()))
+      std::rethrow_exception(std::exchange(e, nullptr));
   }
 };
 

@@ -67,7 +67,7 @@ task<std::tuple<result_slot_t<T>...>> when_all_impl(std::index_sequence<I...>, t
   co_await group.wait();
   if (const std::size_t failed = group.decided(); failed != child_group::none) {
     group.observe(failed);
-    std::rethrow_exception(group.exception_of(failed));
+    std::rethrow_exception(group.take_exception_of(failed));
   }
   co_return std::tuple<result_slot_t<T>...>{take_slot<T>(group, I)...};
 }
@@ -83,7 +83,7 @@ task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_all_vecto
   co_await group.wait();
   if (const std::size_t failed = group.decided(); failed != child_group::none) {
     group.observe(failed);
-    std::rethrow_exception(group.exception_of(failed));
+    std::rethrow_exception(group.take_exception_of(failed));
   }
   if constexpr (std::is_void_v<T>) {
     for (std::size_t i = 0; i < slots.size(); ++i) group.take<void>(i);

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <span>
 #include <stdexcept>
+#include <utility>
 
 namespace brigade::detail {
 
@@ -103,13 +104,15 @@ class child_group {
     return take_spawned_result<T>(h);
   }
 
-  /// Child i's exception (null when it succeeded).
-  std::exception_ptr exception_of(std::size_t i) const noexcept {
+  /// Child i's exception, moved out (null when it succeeded); once per
+  /// child, to rethrow it. Moved so that the header, which another worker
+  /// may free later, no longer shares the exception with the caller.
+  std::exception_ptr take_exception_of(std::size_t i) noexcept {
     task_header* h = slots_[i].task;
     if (h->state_.load(memory_order_acquire) & task_header::frame_gone) {
       return std::make_exception_ptr(cancelled{});
     }
-    return h->exception_;
+    return std::exchange(h->exception_, nullptr);
   }
 
   /// Marks child i's outcome as seen (a failure that will be rethrown).

@@ -11,6 +11,7 @@
 #include <coroutine>
 #include <exception>
 #include <type_traits>
+#include <utility>
 
 namespace brigade::detail {
 
@@ -26,7 +27,10 @@ T take_spawned_result(task_header* h) {
   if ((s & task_header::frame_released) == 0) {
     return std::coroutine_handle<task_promise<T>>::from_address(h->frame()).promise().take_result();
   }
-  if (h->exception_) std::rethrow_exception(h->exception_);
+  // Moved out: the caller's thread then owns the exception alone, and the
+  // header, which another worker may free later, no longer shares it (its
+  // count is an atomic that ThreadSanitizer cannot see in libstdc++).
+  if (h->exception_) std::rethrow_exception(std::exchange(h->exception_, nullptr));
   if constexpr (std::is_void_v<T>) {
     return;
   } else if constexpr (std::is_reference_v<T>) {
