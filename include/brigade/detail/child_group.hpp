@@ -115,6 +115,14 @@ class child_group {
     return std::exchange(h->exception_, nullptr);
   }
 
+  /// Whether child i ended cancelled: its exception is brigade::cancelled,
+  /// or its frame was destroyed before it finished. After wait().
+  bool ended_cancelled(std::size_t i) const noexcept {
+    task_header* h = slots_[i].task;
+    if (h->state_.load(memory_order_acquire) & task_header::frame_gone) return true;
+    return h->exception_ && is_cancellation(h->exception_);
+  }
+
   /// Marks child i's outcome as seen (a failure that will be rethrown).
   void observe(std::size_t i) noexcept { slots_[i].observed = true; }
 

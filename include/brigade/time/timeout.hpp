@@ -1,11 +1,13 @@
 #pragma once
 // timeout, try_timeout: bound the time an operation may take.
 
+#include <brigade/detail/child_group.hpp>
 #include <brigade/task.hpp>
 #include <brigade/time/clock.hpp>
 #include <brigade/time/sleep.hpp>
 #include <brigade/when.hpp>
 
+#include <array>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -37,30 +39,42 @@ requires(!is_task_v<std::remove_cvref_t<Awaitable>>) auto to_task(Awaitable&& a)
   return as_task(std::forward<Awaitable>(a));
 }
 
+/// The operation against a timer: its result, or nullopt when the timer
+/// won and the operation ended cancelled. The operation's own outcome wins
+/// whenever it has one: it may finish between the timer's decision and
+/// noticing its cancellation (a read that got its bytes), and dropping that
+/// value would lose them (a completed operation is never reported as timed
+/// out). A failure other than brigade::cancelled is rethrown either way.
 template <class T>
 task<std::optional<result_slot_t<T>>> try_timeout_impl(duration d, task<T> t) {
-  auto r = co_await when_any(std::move(t), sleep_task(d));
-  if (r.index == 1) co_return std::nullopt;
-  if constexpr (std::is_void_v<T>) {
-    // Both sides are task<void>: when_any's value is a plain monostate.
-    co_return std::optional<result_slot_t<T>>{std::in_place};
-  } else {
-    co_return std::optional<result_slot_t<T>>{std::move(std::get<0>(r.value))};
+  std::array<child_slot, 2> slots{};
+  child_group group(child_group::mode::any, slots);
+  scheduler& sched = scheduler_for_children();
+  const auto loc = source_location::current();
+  task<> timer = sleep_task(d);
+  group.prepare(0, t, sched, loc);
+  group.prepare(1, timer, sched, loc);
+  co_await group.wait();
+  if (group.decided() == 0 || !group.ended_cancelled(0)) {
+    co_return std::optional<result_slot_t<T>>{take_slot<T>(group, 0)};
   }
+  co_return std::nullopt;
 }
 
 template <class T>
 task<T> timeout_impl(duration d, task<T> t) {
-  auto r = co_await when_any(std::move(t), sleep_task(d));
-  if (r.index == 1) throw timed_out{};
-  if constexpr (!std::is_void_v<T>) co_return std::move(std::get<0>(r.value));
+  std::optional<result_slot_t<T>> r = co_await try_timeout_impl(d, std::move(t));
+  if (!r) throw timed_out{};
+  if constexpr (!std::is_void_v<T>) co_return std::move(*r);
 }
 
 }  // namespace detail
 
 /// Runs `op` (a task, or any movable awaitable, which is moved into a task)
 /// with a time limit. If `d` passes first, `op` is cancelled, awaited until it has
-/// unwound, and timed_out is thrown.
+/// unwound, and timed_out is thrown. If `op` completes anyway (it finished
+/// before it noticed the cancellation), its result is returned: a value is
+/// never dropped (a read's bytes are not lost to a timeout).
 ///
 /// Resumes on: the worker that completes the operation or fires the timer.
 /// Cancellation: cancellable; cancelling the awaiting task cancels `op`,

@@ -1,11 +1,14 @@
 #include <brigade/time/timeout.hpp>
 
+#include <brigade/join_handle.hpp>
 #include <brigade/runtime.hpp>
+#include <brigade/spawn.hpp>
 #include <brigade/testing/test.hpp>
 
 #include "support/counted.hpp"
 #include "support/manual_event.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 
@@ -103,5 +106,42 @@ TEST_P(TimeoutPaused, InnerExceptionPropagates) {
 }
 
 BRIGADE_INSTANTIATE_FLAVORS(TimeoutPaused);
+
+/// Runs without suspending until `go` is set (at most 5 s), then returns 42.
+bg::task<int> busy_until(const std::atomic<bool>* go) {
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (!go->load() && std::chrono::steady_clock::now() < give_up) {
+  }
+  co_return 42;
+}
+
+bg::task<void> set_after(bg::duration d, std::atomic<bool>* flag) {
+  co_await bg::sleep(d);
+  flag->store(true);
+}
+
+TEST(TimeoutRace, AnOperationThatFinishesAfterTheTimerFiredKeepsItsValue) {
+  // Two workers, the real clock. The operation runs on one worker without
+  // suspending; the timer fires on the other and wins the race, and the
+  // operation is cancelled while it runs. It finishes anyway (it never
+  // reaches a suspension point to notice): its value is returned, not
+  // dropped. (A read that got its bytes as the timer fired is this case:
+  // dropping the value would lose the bytes.) The witness wakes well after
+  // the timer, so the timer has fired before the operation finishes.
+  bg::runtime rt{bg::runtime_options{.flavor = bg::flavor::multi_thread, .worker_threads = 2}};
+  rt.block_on([]() -> bg::task<void> {
+    std::atomic<bool> late{false};
+    bg::join_handle<void> witness = bg::spawn(set_after(40ms, &late));
+    std::optional<int> r = co_await bg::try_timeout(5ms, busy_until(&late));
+    EXPECT_TRUE(late.load());
+    EXPECT_EQ(r, std::optional<int>{42}) << "a finished operation's value was dropped";
+    co_await witness;
+
+    late.store(false);
+    witness = bg::spawn(set_after(40ms, &late));
+    EXPECT_EQ(co_await bg::timeout(5ms, busy_until(&late)), 42);
+    co_await witness;
+  }());
+}
 
 }  // namespace
