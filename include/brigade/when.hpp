@@ -193,6 +193,10 @@ task<when_any_result<result_slot_t<T>>> when_any_vector(std::vector<task<T>> tas
 /// when every task is task<T> (std::monostate for void), else a std::variant
 /// indexed like the arguments. If the winner failed, its exception is
 /// rethrown. Start order is randomised from the seeded source (BRIGADE_SEED).
+/// A loser that completes before it notices its cancellation (it was
+/// running, not suspended) has its value destroyed: racing two operations
+/// that each consume data (two reads) can drop what the loser consumed.
+/// timeout() and try_timeout() keep such a value instead.
 ///
 /// Resumes on: the worker that completes the last child.
 /// Cancellation: cancellable, as when_all.
