@@ -23,6 +23,7 @@
 #include <brigade/detail/atomic.hpp>
 #include <brigade/detail/io_registration.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,7 @@ namespace brigade::detail {
 class reactor;
 class completion_awaiter;  // src/io/completion.hpp
 struct accept_queue;       // src/io/accept_queue.hpp
+struct recv_queue;         // src/io/recv_queue.hpp
 
 struct io_source {
   int fd_ = -1;
@@ -57,6 +59,10 @@ struct io_source {
   /// epoll saw the peer's FIN, a hang-up or an error (sticky): the hint
   /// above is off, the end or the error must be read.
   atomic<bool> read_closed_{false};
+  /// io_uring: the stream's multishot-recv queue (src/io/recv_queue.hpp),
+  /// created by its first reader that waits (one reader at a time,
+  /// op_guard) and released by the reactor's remove() before the close.
+  recv_queue* recvq_ = nullptr;
 };
 
 /// A backend's shared core: owned by the io_driver and by every source.
@@ -95,6 +101,18 @@ class reactor {
   /// Asks the kernel to end it (its final CQE still follows). Called with
   /// queue.mutex_ held.
   virtual void cancel_accept(accept_queue& queue) noexcept;
+  /// Multishot recv into the reactor's provided-buffer ring
+  /// (src/io/recv_queue.hpp), io_uring only.
+  virtual bool supports_multishot_recv() const noexcept { return false; }
+  /// Submits one for `queue`'s stream; its CQEs go to recv_queue::deliver.
+  /// False when the ring is gone. Called with queue.mutex_ held.
+  virtual bool submit_recv(recv_queue& queue) noexcept;
+  /// Asks the kernel to end it (its final CQE still follows). Called with
+  /// queue.mutex_ held.
+  virtual void cancel_recv(recv_queue& queue) noexcept;
+  /// Gives `count` buffers (ids) back to the ring once their bytes were
+  /// copied out. Any thread.
+  virtual void recycle(const std::uint16_t* ids, std::size_t count) noexcept;
 
   /// Linked waiters (has_pending_io).
   atomic<std::int64_t> waiting_{0};

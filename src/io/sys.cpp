@@ -59,6 +59,7 @@ const table real_table{
     .io_uring_setup = &real_io_uring_setup,
     .io_uring_enter = &real_io_uring_enter,
     .short_read_drains = true,
+    .multishot_recv = true,
 };
 
 atomic<const table*> current{&real_table};

@@ -3,6 +3,7 @@
 #include "net/stream_ops.hpp"
 
 #include "io/completion.hpp"
+#include "io/recv_queue.hpp"
 
 #include <brigade/detail/sys.hpp>
 #include <brigade/spawn.hpp>
@@ -84,6 +85,20 @@ ssize_t read_some(const io_registration& reg, std::uint32_t ticket, std::byte* d
   return n;
 }
 
+/// After an EAGAIN on the ring path: arms the stream's multishot recv
+/// (src/io/recv_queue.hpp, created on first use) so that its reads take
+/// queued chunks from now on. False when this wait keeps the one-shot recv
+/// (no buffer ring, a seam that turns it off, or the queue says so: a dry
+/// ring, a kernel that refused it).
+bool arm_multishot(const io_registration& reg) {
+  io_source* src = reg.source();
+  if (!src->reactor_->supports_multishot_recv() || !sys::get().multishot_recv) return false;
+  if (src->recvq_ == nullptr) src->recvq_ = new recv_queue(src->reactor_, reg.fd());
+  // relaxed: read by remove() on this fd's owner, after this operation.
+  src->ops_used_.store(true, memory_order_relaxed);
+  return src->recvq_->arm();
+}
+
 ssize_t send_some(int fd, const std::byte* data, std::size_t size, write_kind kind) {
   if (kind == write_kind::socket) return sys::get().send(fd, data, size, MSG_NOSIGNAL);
   return sys::get().write(fd, data, size);
@@ -124,6 +139,19 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
   auto guard = reg.begin(io_interest::read, "read");
   co_await brigade::consume_budget();
   for (;;) {
+    // The multishot's queue first: while it is armed, the socket may hold
+    // only later bytes than a CQE not reaped yet (recv_queue.hpp step 1).
+    if (recv_queue* q = reg.source()->recvq_) {
+      const recv_queue::taken t = q->take(buf.data(), buf.size());
+      if (t.what == recv_queue::outcome::data) co_return t.bytes;
+      if (t.what == recv_queue::outcome::end) co_return 0;
+      if (t.what == recv_queue::outcome::error) throw_io_error(t.error, "read", target);
+      if (t.what == recv_queue::outcome::wait) {
+        recv_wait news = q->wait();
+        co_await news;
+        continue;
+      }
+    }
     const std::uint32_t ticket = reg.ticket(io_interest::read);
     ssize_t n = read_some(reg, ticket, buf.data(), buf.size());
     int err = n < 0 ? errno : 0;
@@ -132,6 +160,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
       continue;
     }
     if (n < 0 && would_block(err)) {
+      if (arm_multishot(reg)) continue;
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data(), buf.size());
       err = n < 0 ? static_cast<int>(-n) : 0;
       note_short_read(sys::get(), reg, ticket, n, buf.size());
@@ -148,6 +177,20 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
   co_await brigade::consume_budget();
   std::size_t done = 0;
   while (done < buf.size()) {
+    if (recv_queue* q = reg.source()->recvq_) {  // as in stream_read
+      const recv_queue::taken t = q->take(buf.data() + done, buf.size() - done);
+      if (t.what == recv_queue::outcome::data) {
+        done += t.bytes;
+        continue;
+      }
+      if (t.what == recv_queue::outcome::end) break;  // the peer closed first
+      if (t.what == recv_queue::outcome::error) throw_io_error(t.error, "read", target);
+      if (t.what == recv_queue::outcome::wait) {
+        recv_wait news = q->wait();
+        co_await news;
+        continue;
+      }
+    }
     const std::uint32_t ticket = reg.ticket(io_interest::read);
     ssize_t n = read_some(reg, ticket, buf.data() + done, buf.size() - done);
     int err = n < 0 ? errno : 0;
@@ -156,6 +199,7 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
       continue;
     }
     if (n < 0 && would_block(err)) {
+      if (arm_multishot(reg)) continue;
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data() + done,
                                 buf.size() - done);
       err = n < 0 ? static_cast<int>(-n) : 0;

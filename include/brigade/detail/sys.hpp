@@ -59,6 +59,12 @@ struct table {
   /// reads). When true, the next read after a short one waits for new data
   /// first instead of making a syscall that would say EAGAIN (stream_ops).
   bool short_read_drains = false;
+  /// Whether a stream that waits for data on io_uring may switch to a
+  /// multishot recv into the runtime's buffer ring (src/io/recv_queue.hpp;
+  /// its reads then take queued chunks without calling `read`). True in
+  /// real(); false by default in test tables built from scratch, and a
+  /// test that counts a stream's `read` calls turns it off.
+  bool multishot_recv = false;
 };
 
 /// The real system calls.

@@ -4,12 +4,14 @@
 
 #include "io/accept_queue.hpp"
 #include "io/completion.hpp"
+#include "io/recv_queue.hpp"
 
 #include <brigade/detail/sys.hpp>
 
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace brigade::detail {
@@ -33,6 +36,16 @@ constexpr std::uint64_t tag_unpark = 2;  // the eventfd poll
 constexpr std::uint64_t dir_bit = 1;     // sources are 8-aligned: bit 0 is the direction
 constexpr std::uint64_t op_bit = 4;      // awaiters are 8-aligned: bit 2 marks an operation
 constexpr std::uint64_t accept_bit = 2;  // accept queues are 8-aligned: bit 1 marks a multishot
+constexpr std::uint64_t recv_tag =
+    3;  // recv queues are 8-aligned: low bits 011 mark a multishot recv
+
+// The provided-buffer ring of multishot recv (recv_queue.hpp): 256 buffers
+// of 2 KiB (512 KiB per runtime). A chunk is at most one buffer; a stream
+// queues at most recv_queue::capacity of them before its multishot is
+// cancelled, so one reader that stops reading cannot hold the ring.
+constexpr unsigned buffer_count = 256;  // a power of two (the ring's mask)
+constexpr unsigned buffer_size = 2048;
+constexpr int buffer_group = 0;
 
 bool kernel_at_least(int major, int minor) noexcept {
   utsname u{};
@@ -77,6 +90,7 @@ class uring_reactor final : public reactor {
     for (unsigned i = 0; i < *ring_.sq.kring_entries; ++i) ring_.sq.array[i] = i;
     ring_.features = params.features;
     completions_ = kernel_at_least(6, 0);
+    if (completions_) setup_buffers();
     event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) {
       const int err = errno;
@@ -86,7 +100,13 @@ class uring_reactor final : public reactor {
     arm_unpark();
   }
 
-  ~uring_reactor() override { teardown(); }
+  ~uring_reactor() override {
+    teardown();
+    // Only now: an orphaned stream's queue (which holds the reactor) may
+    // still read its chunks after the ring is gone. The kernel pinned the
+    // pages it used and let them go at the ring's exit.
+    if (buffer_ring_ != nullptr) ::munmap(buffer_ring_, buffer_bytes_);
+  }
 
   void add(io_source&) override {}
 
@@ -106,6 +126,9 @@ class uring_reactor final : public reactor {
   }
 
   void remove(io_source* s) noexcept override {
+    // Step 5 of recv_queue.hpp, before the close: queued buffers go back to
+    // the ring and the multishot is cancelled.
+    if (s->recvq_ != nullptr) recv_queue::release(std::exchange(s->recvq_, nullptr));
     const int fd = s->fd_;  // once unlocked, a completion may free s
     const bool s_ops_used = s->ops_used_.load(memory_order_relaxed);
     bool free_now = false;
@@ -237,6 +260,45 @@ class uring_reactor final : public reactor {
     io_uring_submit(&ring_);
   }
 
+  bool supports_multishot_recv() const noexcept override { return buffer_ring_ != nullptr; }
+
+  // q.mutex_ held (recv_queue.hpp). POLL_FIRST: the reader just saw EAGAIN.
+  bool submit_recv(recv_queue& q) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return false;
+    recvs_.insert(&q);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_recv_multishot(sqe, q.fd(), nullptr, 0, 0);
+    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = buffer_group;
+    io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&q) | recv_tag);
+    submit_locked();
+    return true;
+  }
+
+  void cancel_recv(recv_queue& q) noexcept override {
+    std::lock_guard lock(sq_mutex_);
+    if (ring_closed_) return;
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(&q) | recv_tag, 0);
+    io_uring_sqe_set_data64(sqe, tag_ignore);
+    submit_locked();
+  }
+
+  // Any thread (a reader after copying, the driver for a CQE nobody
+  // reads). buffer_mutex_ is a leaf lock: a queue's lock may be held.
+  void recycle(const std::uint16_t* ids, std::size_t count) noexcept override {
+    std::lock_guard lock(buffer_mutex_);
+    const int mask = io_uring_buf_ring_mask(buffer_count);
+    for (std::size_t i = 0; i < count; ++i) {
+      io_uring_buf_ring_add(buffer_ring_, buffer(ids[i]), buffer_size, ids[i], mask,
+                            static_cast<int>(i));
+    }
+    // The tail is published with a store-release: the kernel sees the entries.
+    io_uring_buf_ring_advance(buffer_ring_, static_cast<int>(count));
+  }
+
   void poll(std::optional<std::chrono::nanoseconds> timeout) noexcept {
     unsigned to_submit = 0;
     {
@@ -291,6 +353,10 @@ class uring_reactor final : public reactor {
       if (abandoned && forget_abandoned(data)) continue;
       if (is_accept(data)) {
         deliver_accept(data, cqe->res, cqe->flags);
+        continue;
+      }
+      if (is_recv(data)) {
+        deliver_recv(data, cqe->res, cqe->flags);
         continue;
       }
       complete(data, cqe->res);
@@ -436,23 +502,83 @@ class uring_reactor final : public reactor {
     accept_queue::deliver(q, res, more);
   }
 
-  // Teardown, step 6 of accept_queue.hpp: no accepted fd may stay in a CQE
-  // that nobody reads. Each multishot is cancelled synchronously (it is no
-  // longer running when the call returns), then the CQEs in the ring are
-  // read for their fds; the other CQEs are dropped as before (nobody waits
-  // for them any more). A queue whose final CQE did not come is ended here.
-  void end_accepts() noexcept {
+  static bool is_recv(std::uint64_t data) noexcept { return (data & 7) == recv_tag; }
+
+  // A multishot recv's CQE: the queue may be freed by deliver().
+  void deliver_recv(std::uint64_t data, int res, unsigned flags) noexcept {
+    auto* q = reinterpret_cast<recv_queue*>(data & ~std::uint64_t{7});
+    const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+      std::lock_guard lock(sq_mutex_);
+      recvs_.erase(q);
+    }
+    std::byte* bytes = nullptr;
+    std::uint16_t id = 0;
+    if ((flags & IORING_CQE_F_BUFFER) != 0) {
+      id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+      bytes = buffer(id);
+    }
+    recv_queue::deliver(q, res, more, bytes, id);
+  }
+
+  std::byte* buffer(std::uint16_t id) const noexcept {
+    return buffers_ + static_cast<std::size_t>(id) * buffer_size;
+  }
+
+  // The provided-buffer ring (liburing 2.3 has no io_uring_setup_buf_ring):
+  // one page-aligned mapping holds the ring's entries, then the buffers.
+  // Multishot recv stays off when the kernel refuses the registration.
+  void setup_buffers() noexcept {
+    const std::size_t ring_bytes = buffer_count * sizeof(io_uring_buf);
+    const std::size_t bytes = ring_bytes + std::size_t{buffer_count} * buffer_size;
+    void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return;
+    auto* ring = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(ring);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(ring);
+    reg.ring_entries = buffer_count;
+    reg.bgid = buffer_group;
+    if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {
+      ::munmap(mem, bytes);
+      return;
+    }
+    buffer_ring_ = ring;
+    buffers_ = static_cast<std::byte*>(mem) + ring_bytes;
+    buffer_bytes_ = bytes;
+    const int mask = io_uring_buf_ring_mask(buffer_count);
+    for (unsigned i = 0; i < buffer_count; ++i) {
+      const auto id = static_cast<std::uint16_t>(i);
+      io_uring_buf_ring_add(ring, buffer(id), buffer_size, id, mask, static_cast<int>(i));
+    }
+    io_uring_buf_ring_advance(ring, static_cast<int>(buffer_count));
+  }
+
+  // sq_mutex_ held: returns once the request named `data` no longer runs.
+  void cancel_sync(std::uint64_t data) noexcept {
+    io_uring_sync_cancel_reg reg{};
+    reg.addr = data;
+    reg.fd = -1;
+    reg.timeout.tv_sec = -1;
+    reg.timeout.tv_nsec = -1;
+    (void)io_uring_register_sync_cancel(&ring_, &reg);
+  }
+
+  // Teardown, step 6 of accept_queue.hpp and recv_queue.hpp: no accepted fd
+  // or received chunk may stay in a CQE that nobody reads. Each multishot
+  // is cancelled synchronously (it is no longer running when the call
+  // returns), then the CQEs in the ring are delivered (accepted fds are
+  // closed or queued, chunks queued for orphaned streams or returned); the
+  // other CQEs are dropped as before (nobody waits for them any more). A
+  // queue whose final CQE did not come is ended here.
+  void end_multishots() noexcept {
     {
       std::lock_guard lock(sq_mutex_);
-      if (ring_closed_ || multishots_.empty()) return;
+      if (ring_closed_ || (multishots_.empty() && recvs_.empty())) return;
       for (accept_queue* q : multishots_) {
-        io_uring_sync_cancel_reg reg{};
-        reg.addr = reinterpret_cast<std::uintptr_t>(q) | accept_bit;
-        reg.fd = -1;
-        reg.timeout.tv_sec = -1;
-        reg.timeout.tv_nsec = -1;
-        (void)io_uring_register_sync_cancel(&ring_, &reg);
+        cancel_sync(reinterpret_cast<std::uintptr_t>(q) | accept_bit);
       }
+      for (recv_queue* q : recvs_) cancel_sync(reinterpret_cast<std::uintptr_t>(q) | recv_tag);
     }
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0;
@@ -461,19 +587,24 @@ class uring_reactor final : public reactor {
       ++seen;
       const std::uint64_t data = io_uring_cqe_get_data64(cqe);
       if (is_accept(data)) deliver_accept(data, cqe->res, cqe->flags);
+      if (is_recv(data)) deliver_recv(data, cqe->res, cqe->flags);
     }
     io_uring_cq_advance(&ring_, seen);
     std::vector<accept_queue*> left;
+    std::vector<recv_queue*> left_recvs;
     {
       std::lock_guard lock(sq_mutex_);
       left.assign(multishots_.begin(), multishots_.end());
       multishots_.clear();
+      left_recvs.assign(recvs_.begin(), recvs_.end());
+      recvs_.clear();
     }
     for (accept_queue* q : left) accept_queue::deliver(q, -ECANCELED, false);
+    for (recv_queue* q : left_recvs) recv_queue::deliver(q, -ECANCELED, false, nullptr, 0);
   }
 
   void teardown() noexcept {
-    end_accepts();
+    end_multishots();
     std::lock_guard lock(sq_mutex_);
     if (ring_closed_) return;
     ring_closed_ = true;
@@ -496,6 +627,13 @@ class uring_reactor final : public reactor {
   std::unordered_set<io_source*> zombies_;        // guarded by sq_mutex_
   std::unordered_set<std::uint64_t> abandoned_;   // guarded by sq_mutex_
   std::unordered_set<accept_queue*> multishots_;  // guarded: multishot accepts in flight
+  std::unordered_set<recv_queue*> recvs_;         // guarded: multishot recvs in flight
+  // The provided-buffer ring (null: no multishot recv) and its buffers,
+  // mapped until the reactor dies. buffer_mutex_ guards the ring's tail.
+  io_uring_buf_ring* buffer_ring_ = nullptr;
+  std::byte* buffers_ = nullptr;
+  std::size_t buffer_bytes_ = 0;
+  std::mutex buffer_mutex_;
 };
 
 class uring_driver final : public io_driver {

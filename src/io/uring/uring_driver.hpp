@@ -10,6 +10,13 @@
 //   (user_data = queue | accept_bit); multishots_ lists those in flight so
 //   that teardown cancels them synchronously and closes the fds of CQEs
 //   nobody read.
+//   Multishot recv (src/io/recv_queue.hpp): one per stream whose reads
+//   wait (after an EAGAIN); every CQE carries a chunk in a buffer of the
+//   reactor's provided-buffer ring (256 x 2 KiB, registered at setup when
+//   completions are on; user_data = queue | recv_tag), or the stream's end;
+//   recvs_ lists those in flight for teardown, as multishots_ does.
+//   Buffers go back to the ring under buffer_mutex_ (a leaf lock: any
+//   reader thread, after copying the bytes out).
 //   Readiness: a task waiting for accept/connect/UDP/signalfd/pidfd links
 //   its awaiter (io_source.hpp) and arms a one-shot IORING_OP_POLL_ADD for
 //   its fd and direction; the driver reaps the completion and fires the
@@ -50,6 +57,12 @@
 //   remove() of an fd that had operations cancels them by fd; abandon()
 //   (a frame destroyed at shutdown with its operation in flight) cancels
 //   synchronously and records the user_data so a later reap skips it.
+//   Multishots at teardown: each multishot (accept or recv) is cancelled
+//   synchronously, the CQEs left in the ring are delivered (fds closed or
+//   queued, chunks queued or returned), and the queues whose final CQE did
+//   not come are ended. The buffer memory is unmapped only when the reactor
+//   dies: every recv queue holds the reactor, so an orphaned stream can
+//   still read its queued chunks.
 //   Orphaning: when the runtime drops its driver, the ring is torn down
 //   (the kernel cancels every poll) and detached sources still waiting for a
 //   completion are freed; later removes free at once.

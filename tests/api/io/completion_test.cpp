@@ -125,6 +125,9 @@ TEST(IoCompletion, TheHolderEntersTheRingOncePerWait) {
     sys::table t = sys::real();
     t.io_uring_enter = &counting_enter;
     t.read = &counting_wait_read;
+    // One-shot recvs (each wait a read that says EAGAIN, then an SQE): a
+    // multishot recv would serve every wait after the first from its queue.
+    t.multishot_recv = false;
     return t;
   }();
   constexpr int round_trips = 500;
