@@ -462,7 +462,11 @@ TEST(RecvRingSeam, ClosedStreamsGiveTheirBuffersBack) {
     }
     const int n = co_await empty_reads_of_rounds(50);
     if (ring_reads(b)) {
-      EXPECT_EQ(n, 0) << "the ring ran dry: closed streams kept their buffers";
+      // A dry ring would make every wait ask the socket (about 50, as the
+      // control). A wait or two may still meet a ring that the last closed
+      // streams' final chunks dry for a moment: their multishots are
+      // cancelled asynchronously (ASan run: 1 of 50).
+      EXPECT_LE(n, 5) << "the ring ran dry: closed streams kept their buffers";
     } else {
       EXPECT_GE(n, 25);
     }
