@@ -436,7 +436,10 @@ TEST(RecvRingSeam, TheMultishotServesTheReadsWithoutTheSocket) {
   with_counting_seam(true, [](bg::io_backend b) -> bg::task<> {
     const int n = co_await empty_reads_of_rounds(rounds);
     if (ring_reads(b)) {
-      EXPECT_EQ(n, 0) << "reads asked the socket";
+      // Next to the control's 50 or more: a multishot the kernel ends now
+      // and then (a CQE without F_MORE) costs one re-arming read each
+      // (ASan clean-clone run: 1 of 100).
+      EXPECT_LE(n, 5) << "reads asked the socket";
     } else {
       EXPECT_GE(n, rounds / 2);
     }
