@@ -59,7 +59,11 @@ const table real_table{
     .io_uring_setup = &real_io_uring_setup,
     .io_uring_enter = &real_io_uring_enter,
     .short_read_drains = true,
-    .multishot_recv = true,
+    // Off by default: Buffered.ReadsLinesAcrossSmallWrites/io_uring hung once
+    // under ASan in a clean-clone run with it on (a lost wake-up in the
+    // multishot path, not found yet). Tests that set it in their seam still
+    // exercise it (recv_ring_test).
+    .multishot_recv = false,
 };
 
 atomic<const table*> current{&real_table};
