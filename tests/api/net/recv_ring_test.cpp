@@ -133,6 +133,7 @@ const sys::table& counting_table(bool multishot) {
     sys::table c = sys::real();
     c.read = &counting_read;
     c.short_read_drains = false;
+    c.multishot_recv = true;  // off in sys::real() for now (src/io/sys.cpp)
     return c;
   }();
   static const sys::table without = [] {
