@@ -154,12 +154,15 @@ TEST(ModelLocalQueue, OwnerAndTwoStealers) {
   EXPECT_EQ(who_stole.size(), 4u) << "every combination of stealers succeeding is reachable";
 }
 
-enum class end : std::uint8_t { back, front };
+// back_then_front: help_join's sequence, take_back and, when that fails,
+// take_front of the same task.
+enum class end : std::uint8_t { back, front, back_then_front };
 
 /// The owner pushes `pushed` tasks, then takes the last one back (or the
 /// first one from the front) while one or two stealers steal; then pushes
 /// one more (reusing a slot) and drains. Returns the outcomes reached.
-std::set<bool> take_outcomes(std::size_t pushed, int stealers, end which) {
+std::set<bool> take_outcomes(std::size_t pushed, int stealers, end which,
+                             std::size_t wanted_index = max_tasks) {
   std::set<bool> outcomes;
   const model::report r = model::explore({}, [&] {
     scene sc;
@@ -170,8 +173,13 @@ std::set<bool> take_outcomes(std::size_t pushed, int stealers, end which) {
     model::thread b([&] {
       if (stealers > 1) s2 = steal_and_run(sc.q, sc.q2, sc.ts);
     });
-    task_header* wanted = &sc.ts.headers[which == end::back ? pushed - 1 : 0];
-    const bool took = which == end::back ? sc.q.take_back(wanted) : sc.q.take_front(wanted);
+    const std::size_t w = wanted_index != max_tasks ? wanted_index
+                          : which == end::front     ? 0
+                                                    : pushed - 1;
+    task_header* wanted = &sc.ts.headers[w];
+    const bool took = which == end::front  ? sc.q.take_front(wanted)
+                      : which == end::back ? sc.q.take_back(wanted)
+                                           : sc.q.take_back(wanted) || sc.q.take_front(wanted);
     if (took) sc.ts.take(wanted);
     sc.q.push_back(&sc.ts.headers[pushed], sc.inject);
     const int popped = sc.ts.drain(sc.q);
@@ -222,40 +230,15 @@ TEST(ModelLocalQueue, TakeBackOnlyTheTaskPushedLast) {
   EXPECT_FALSE(r.failed) << r.describe();
 }
 
-/// help_join's sequence: take_back, and when that fails, take_front, of the
-/// same task, racing stealers; then one more push (reusing a slot), drain.
-void help_join_sequence(std::size_t pushed, int stealers, std::size_t wanted_index) {
-  const model::report r = model::explore({}, [&] {
-    scene sc;
-    int s1 = 0;
-    int s2 = 0;
-    sc.push(pushed);
-    model::thread a([&] { s1 = steal_and_run(sc.q, sc.q1, sc.ts); });
-    model::thread b([&] {
-      if (stealers > 1) s2 = steal_and_run(sc.q, sc.q2, sc.ts);
-    });
-    task_header* wanted = &sc.ts.headers[wanted_index];
-    const bool took = sc.q.take_back(wanted) || sc.q.take_front(wanted);
-    if (took) sc.ts.take(wanted);
-    sc.q.push_back(&sc.ts.headers[pushed], sc.inject);
-    const int popped = sc.ts.drain(sc.q);
-    a.join();
-    b.join();
-    MODEL_CHECK(sc.inject.empty());
-    MODEL_CHECK(popped + s1 + s2 + (took ? 1 : 0) == static_cast<int>(pushed) + 1);
-    sc.ts.check_each_once(pushed + 1);
-  });
-  EXPECT_FALSE(r.failed) << r.describe();
-  EXPECT_TRUE(r.complete) << r.describe();
-}
-
 TEST(ModelLocalQueue, TakeBackThenFrontRacingStealers) {
-  help_join_sequence(1, 1, 0);
-  help_join_sequence(2, 1, 1);
-  help_join_sequence(2, 2, 1);
-  help_join_sequence(3, 2, 2);
-  help_join_sequence(2, 2, 0);
-  help_join_sequence(3, 2, 0);
+  // help_join's sequence (take_back, then take_front of the same task):
+  // every task out exactly once (checked inside take_outcomes).
+  take_outcomes(1, 1, end::back_then_front, 0);
+  take_outcomes(2, 1, end::back_then_front, 1);
+  take_outcomes(2, 2, end::back_then_front, 1);
+  take_outcomes(3, 2, end::back_then_front, 2);
+  take_outcomes(2, 2, end::back_then_front, 0);
+  take_outcomes(3, 2, end::back_then_front, 0);
 }
 
 TEST(ModelLocalQueue, TakeFrontRacingAStealer) {
