@@ -19,10 +19,10 @@
 //      accept(). Once `capacity` fds are queued the multishot is cancelled;
 //      the next accept() that empties the queue and sees EAGAIN re-arms it.
 //      Connections beyond wait in the kernel's backlog, as on epoll.
-//   4. Waiting (accept_wait): the task links itself as the queue's waiter;
-//      an abort withdraws it under mutex_. fds are never handed to a waiter,
-//      they stay queued: a cancelled accept() takes no connection, and the
-//      next one gets it ("completed XOR cancelled").
+//   4. Waiting (queue_wait.hpp): the task links itself as the queue's
+//      waiter; an abort withdraws it under mutex_. fds are never handed to a
+//      waiter, they stay queued: a cancelled accept() takes no connection,
+//      and the next one gets it ("completed XOR cancelled").
 //   5. Listener gone (release()): queued fds are closed, the multishot is
 //      cancelled, and the queue is freed by whichever of release() and the
 //      final CQE comes last; fds still in flight are closed by deliver().
@@ -34,12 +34,10 @@
 //   Lock order: mutex_ before the reactor's own lock.
 
 #include "io/io_source.hpp"
+#include "io/queue_wait.hpp"
 
 #include <brigade/detail/accept_queue_ptr.hpp>
-#include <brigade/detail/atomic.hpp>
-#include <brigade/detail/task_header.hpp>
 
-#include <coroutine>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -47,15 +45,13 @@
 
 namespace brigade::detail {
 
-class accept_wait;
-
-struct accept_queue {
+struct accept_queue final : waited_queue {
   /// Queued connections beyond which the multishot is cancelled (step 3).
   static constexpr std::size_t capacity = 32;
 
   /// A queue for the listener `listen_fd`, registered with `core`.
   accept_queue(std::shared_ptr<reactor> core, int listen_fd) noexcept
-      : core_(std::move(core)), fd_(listen_fd) {}
+      : waited_queue(std::move(core), listen_fd) {}
 
   /// Takes the next queued connection (result >= 0) or else the error the
   /// last multishot ended with (result = -errno, reported once). False when
@@ -69,11 +65,11 @@ struct accept_queue {
   /// Arms the multishot if none is in flight (step 1).
   void arm() noexcept;
   /// Awaits a queued fd, an error, or the end of the multishot (step 4).
-  accept_wait wait() noexcept;
+  queue_wait wait() noexcept { return queue_wait{*this}; }
   /// accept() returned a connection: the listener now counts as a loop.
   void note_accepted() noexcept { ++used_; }
 
-  int listen_fd() const noexcept { return fd_; }
+  int listen_fd() const noexcept { return fd(); }
 
   // ---- driver side ----
   /// Step 2 (the driver thread). May free the queue.
@@ -82,46 +78,15 @@ struct accept_queue {
   static void release(accept_queue* q) noexcept;
 
  private:
-  friend class accept_wait;
-  std::shared_ptr<reactor> core_;
-  int fd_;
-  mutable std::mutex mutex_;
-  std::deque<int> fds_;            // guarded by mutex_
-  int error_ = 0;                  // guarded: -errno the multishot ended with
-  bool armed_ = false;             // guarded: a multishot is in flight
-  bool cancel_sent_ = false;       // guarded: step 3 cancelled it
-  bool owner_gone_ = false;        // guarded: release() ran
-  bool refused_ = false;           // guarded: the kernel said EINVAL (step 7)
-  accept_wait* waiter_ = nullptr;  // guarded
-  std::size_t used_ = 0;           // the accepting task only (op_guard orders it)
+  bool has_news_locked() const noexcept override;
+
+  std::deque<int> fds_;       // guarded by mutex_
+  int error_ = 0;             // guarded: -errno the multishot ended with
+  bool armed_ = false;        // guarded: a multishot is in flight
+  bool cancel_sent_ = false;  // guarded: step 3 cancelled it
+  bool owner_gone_ = false;   // guarded: release() ran
+  bool refused_ = false;      // guarded: the kernel said EINVAL (step 7)
+  std::size_t used_ = 0;      // the accepting task only (op_guard orders it)
 };
-
-/// Suspends the accepting task until its queue has news (step 4).
-class accept_wait {
- public:
-  explicit accept_wait(accept_queue& q) noexcept : queue_(&q) {}
-  accept_wait(const accept_wait&) = delete;
-  accept_wait& operator=(const accept_wait&) = delete;
-  ~accept_wait();
-
-  bool await_ready() const noexcept { return false; }
-  /// Throws std::logic_error outside a spawned task.
-  bool await_suspend(std::coroutine_handle<> awaiting);
-  /// Throws brigade::cancelled when the task was aborted while waiting.
-  void await_resume() const;
-
- private:
-  friend struct accept_queue;
-  enum : std::uint8_t { idle = 0, linked = 1, woken = 2 };
-  static bool poll(wait_node* node, bool cancel) noexcept;
-
-  wait_node node_;  // first member: poll() recovers the awaiter from it
-  accept_queue* queue_;
-  task_header* task_ = nullptr;
-  atomic<std::uint8_t> state_{idle};
-  bool withdrawn_ = false;
-};
-
-inline accept_wait accept_queue::wait() noexcept { return accept_wait{*this}; }
 
 }  // namespace brigade::detail

@@ -3,15 +3,10 @@
 
 #include "io/recv_queue.hpp"
 
-#include <brigade/cancelled.hpp>
-#include <brigade/detail/context.hpp>
-#include <brigade/detail/wait_info.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <stdexcept>
 
 namespace brigade::detail {
 
@@ -107,14 +102,7 @@ void recv_queue::deliver(recv_queue* q, int res, bool more, std::byte* data,
         q->end_ = res;  // ECONNRESET & co: after the data
       }
     }
-    if (recv_wait* w = q->waiter_; w != nullptr && (res > 0 || !more)) {
-      q->waiter_ = nullptr;
-      q->core_->waiting_.fetch_sub(1, memory_order_relaxed);
-      woken = w->task_;
-      // release: pairs with the acquire in recv_wait::poll(). The awaiter
-      // may be resumed and destroyed from here on.
-      w->state_.store(recv_wait::woken, memory_order_release);
-    }
+    if (res > 0 || !more) woken = q->unlink_waiter_locked();
     free_now = !more && q->owner_gone_;
   }
   if (woken != nullptr) woken->wake_by_val();
@@ -138,65 +126,8 @@ void recv_queue::release(recv_queue* q) noexcept {
   if (free_now) delete q;
 }
 
-// ---- recv_wait ----
-
-recv_wait::~recv_wait() {
-  // relaxed: only this thread links; a woken/withdrawn awaiter needs nothing.
-  if (state_.load(memory_order_relaxed) != linked) return;
-  bool drop = false;
-  {
-    std::lock_guard lock(queue_->mutex_);
-    if (queue_->waiter_ == this) {  // the waiting frame dies while parked (shutdown)
-      queue_->waiter_ = nullptr;
-      queue_->core_->waiting_.fetch_sub(1, memory_order_relaxed);
-      drop = true;
-    }
-  }
-  if (drop) task_->release();
-}
-
-bool recv_wait::await_suspend(std::coroutine_handle<> awaiting) {
-  task_header* me = current_task();
-  if (me == nullptr) throw std::logic_error("brigade I/O awaited outside a spawned task");
-  if (me->is_cancelled()) {
-    withdrawn_ = true;
-    return false;
-  }
-  std::lock_guard lock(queue_->mutex_);
-  if (!queue_->chunks_.empty() || queue_->end_ != 0 || !queue_->armed_) return false;
-  set_wait(me, wait_kind::read_fd, static_cast<std::uint64_t>(static_cast<unsigned>(queue_->fd_)));
-  node_.poll = &recv_wait::poll;
-  node_.handle = awaiting;
-  task_ = me;
-  me->resume_ = reinterpret_cast<std::uintptr_t>(&node_) | 1u;
-  me->add_ref();  // the waker's reference: consumed by deliver() or a withdrawal
-  // relaxed: read by this task's own poll and destructor, or under the lock.
-  state_.store(linked, memory_order_relaxed);
-  queue_->waiter_ = this;
-  queue_->core_->waiting_.fetch_add(1, memory_order_relaxed);
-  return true;
-}
-
-void recv_wait::await_resume() const {
-  if (withdrawn_) throw cancelled{};
-}
-
-bool recv_wait::poll(wait_node* node, bool cancel) noexcept {
-  auto* self = reinterpret_cast<recv_wait*>(node);
-  // acquire: pairs with the release in deliver().
-  if (self->state_.load(memory_order_acquire) == woken) return true;
-  if (!cancel) return false;  // a stale wake
-  recv_queue& q = *self->queue_;
-  {
-    std::lock_guard lock(q.mutex_);
-    if (self->state_.load(memory_order_relaxed) == woken) return true;
-    q.waiter_ = nullptr;
-    q.core_->waiting_.fetch_sub(1, memory_order_relaxed);
-    self->state_.store(idle, memory_order_relaxed);
-    self->withdrawn_ = true;
-  }
-  self->task_->release();  // the waker's reference: no waker any more
-  return true;
+bool recv_queue::has_news_locked() const noexcept {
+  return !chunks_.empty() || end_ != 0 || !armed_;
 }
 
 }  // namespace brigade::detail

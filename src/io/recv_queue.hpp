@@ -27,8 +27,8 @@
 //   4. Reading (take(), the reading task): copies queued bytes (a chunk
 //      consumed partly keeps its offset), then returns the emptied buffers
 //      to the ring; the end is reported once, after every byte before it.
-//      Waiting (recv_wait): the task links itself as the queue's waiter;
-//      an abort withdraws it under mutex_. Bytes are never handed to a
+//      Waiting (queue_wait.hpp): the task links itself as the queue's
+//      waiter; an abort withdraws it under mutex_. Bytes are never handed to a
 //      waiter, they stay queued: an aborted read takes nothing and the next
 //      read gets every byte ("completed XOR cancelled").
 //   5. Stream closed (release(), from the reactor's remove() before it
@@ -45,11 +45,8 @@
 //   Lock order: mutex_ before the reactor's own locks.
 
 #include "io/io_source.hpp"
+#include "io/queue_wait.hpp"
 
-#include <brigade/detail/atomic.hpp>
-#include <brigade/detail/task_header.hpp>
-
-#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -58,9 +55,7 @@
 
 namespace brigade::detail {
 
-class recv_wait;
-
-struct recv_queue {
+struct recv_queue final : waited_queue {
   /// Queued chunks beyond which the multishot is cancelled (step 3).
   static constexpr std::size_t capacity = 32;
 
@@ -79,7 +74,7 @@ struct recv_queue {
   };
 
   /// A queue for the stream socket `fd`, registered with `core`.
-  recv_queue(std::shared_ptr<reactor> core, int fd) noexcept : core_(std::move(core)), fd_(fd) {}
+  recv_queue(std::shared_ptr<reactor> core, int fd) noexcept : waited_queue(std::move(core), fd) {}
 
   /// Step 4: copies at most `size` queued bytes to `dst`.
   taken take(std::byte* dst, std::size_t size) noexcept;
@@ -88,9 +83,7 @@ struct recv_queue {
   /// step 7; the ring is gone).
   bool arm() noexcept;
   /// Awaits a chunk, the end, or the end of the multishot (step 4).
-  recv_wait wait() noexcept;
-
-  int fd() const noexcept { return fd_; }
+  queue_wait wait() noexcept { return queue_wait{*this}; }
 
   // ---- driver side ----
   /// Step 2 (the driver thread): `data` is the CQE's buffer (null when it
@@ -101,7 +94,6 @@ struct recv_queue {
   static void release(recv_queue* q) noexcept;
 
  private:
-  friend class recv_wait;
   struct chunk {
     std::byte* data;
     std::uint32_t size;
@@ -109,45 +101,15 @@ struct recv_queue {
     std::uint16_t bid;
   };
 
-  std::shared_ptr<reactor> core_;
-  int fd_;
-  std::mutex mutex_;
-  std::deque<chunk> chunks_;     // guarded by mutex_
-  int end_ = 0;                  // guarded: 1 the FIN, -errno an error, after chunks_
-  bool armed_ = false;           // guarded: a multishot is in flight
-  bool cancel_sent_ = false;     // guarded: step 3 or 5 cancelled it
-  bool owner_gone_ = false;      // guarded: release() ran
-  bool no_buffers_ = false;      // guarded: the last one ended with -ENOBUFS
-  bool refused_ = false;         // guarded: the kernel said EINVAL (step 7)
-  recv_wait* waiter_ = nullptr;  // guarded
+  bool has_news_locked() const noexcept override;
+
+  std::deque<chunk> chunks_;  // guarded by mutex_
+  int end_ = 0;               // guarded: 1 the FIN, -errno an error, after chunks_
+  bool armed_ = false;        // guarded: a multishot is in flight
+  bool cancel_sent_ = false;  // guarded: step 3 or 5 cancelled it
+  bool owner_gone_ = false;   // guarded: release() ran
+  bool no_buffers_ = false;   // guarded: the last one ended with -ENOBUFS
+  bool refused_ = false;      // guarded: the kernel said EINVAL (step 7)
 };
-
-/// Suspends the reading task until its queue has news (step 4).
-class recv_wait {
- public:
-  explicit recv_wait(recv_queue& q) noexcept : queue_(&q) {}
-  recv_wait(const recv_wait&) = delete;
-  recv_wait& operator=(const recv_wait&) = delete;
-  ~recv_wait();
-
-  bool await_ready() const noexcept { return false; }
-  /// Throws std::logic_error outside a spawned task.
-  bool await_suspend(std::coroutine_handle<> awaiting);
-  /// Throws brigade::cancelled when the task was aborted while waiting.
-  void await_resume() const;
-
- private:
-  friend struct recv_queue;
-  enum : std::uint8_t { idle = 0, linked = 1, woken = 2 };
-  static bool poll(wait_node* node, bool cancel) noexcept;
-
-  wait_node node_;  // first member: poll() recovers the awaiter from it
-  recv_queue* queue_;
-  task_header* task_ = nullptr;
-  atomic<std::uint8_t> state_{idle};
-  bool withdrawn_ = false;
-};
-
-inline recv_wait recv_queue::wait() noexcept { return recv_wait{*this}; }
 
 }  // namespace brigade::detail

@@ -147,7 +147,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
       if (t.what == recv_queue::outcome::end) co_return 0;
       if (t.what == recv_queue::outcome::error) throw_io_error(t.error, "read", target);
       if (t.what == recv_queue::outcome::wait) {
-        recv_wait news = q->wait();
+        queue_wait news = q->wait();
         co_await news;
         continue;
       }
@@ -186,7 +186,7 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
       if (t.what == recv_queue::outcome::end) break;  // the peer closed first
       if (t.what == recv_queue::outcome::error) throw_io_error(t.error, "read", target);
       if (t.what == recv_queue::outcome::wait) {
-        recv_wait news = q->wait();
+        queue_wait news = q->wait();
         co_await news;
         continue;
       }
