@@ -88,9 +88,10 @@ ssize_t read_some(const io_registration& reg, std::uint32_t ticket, std::byte* d
 /// After an EAGAIN on the ring path: arms the stream's multishot recv
 /// (src/io/recv_queue.hpp, created on first use) so that its reads take
 /// queued chunks from now on. False when this wait keeps the one-shot recv
-/// (no buffer ring, a seam that turns it off, or the queue says so: a dry
-/// ring, a kernel that refused it).
-bool arm_multishot(const io_registration& reg) {
+/// (no buffer ring, a seam that turns it off, a stream that may not use it,
+/// or the queue says so: a dry ring, a kernel that refused it).
+bool arm_multishot(const io_registration& reg, recv_mode mode) {
+  if (mode != recv_mode::multishot_allowed) return false;
   io_source* src = reg.source();
   if (!src->reactor_->supports_multishot_recv() || !sys::get().multishot_recv) return false;
   if (src->recvq_ == nullptr) src->recvq_ = new recv_queue(src->reactor_, reg.fd());
@@ -134,8 +135,8 @@ io_registration open_registered_socket(int domain, int type, std::string_view op
   }
 }
 
-task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer buf,
-                              op_target target) {
+task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer buf, op_target target,
+                              recv_mode mode) {
   auto guard = reg.begin(io_interest::read, "read");
   co_await brigade::consume_budget();
   for (;;) {
@@ -160,7 +161,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
       continue;
     }
     if (n < 0 && would_block(err)) {
-      if (arm_multishot(reg)) continue;
+      if (arm_multishot(reg, mode)) continue;
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data(), buf.size());
       err = n < 0 ? static_cast<int>(-n) : 0;
       note_short_read(sys::get(), reg, ticket, n, buf.size());
@@ -172,7 +173,7 @@ task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer bu
 }
 
 task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buffer buf,
-                                    op_target target) {
+                                    op_target target, recv_mode mode) {
   auto guard = reg.begin(io_interest::read, "read_exact");
   co_await brigade::consume_budget();
   std::size_t done = 0;
@@ -199,7 +200,7 @@ task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buf
       continue;
     }
     if (n < 0 && would_block(err)) {
-      if (arm_multishot(reg)) continue;
+      if (arm_multishot(reg, mode)) continue;
       n = co_await after_eagain(reg, io_interest::read, ticket, buf.data() + done,
                                 buf.size() - done);
       err = n < 0 ? static_cast<int>(-n) : 0;

@@ -10,6 +10,7 @@
 #include <brigade/task.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,10 +30,17 @@ enum class write_kind : std::uint8_t { socket, pipe };
 
 [[noreturn]] void throw_io_error(int err, std::string_view op, const op_target& target);
 
-task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer buf,
-                              op_target target);
+/// Whether a stream's reads may go through a multishot recv on io_uring
+/// (src/io/recv_queue.hpp). AF_UNIX streams may not: the kernel can miss the
+/// peer's EOF there (the multishot posts the data with F_MORE, then never
+/// the final 0; liburing issue #1549, seen here on 6.18 as a hang of
+/// Buffered.ReadsLinesAcrossSmallWrites). TCP streams are not affected.
+enum class recv_mode : std::uint8_t { multishot_allowed, one_shot_only };
+
+task<std::size_t> stream_read(const io_registration& reg, net::mutable_buffer buf, op_target target,
+                              recv_mode mode);
 task<std::size_t> stream_read_exact(const io_registration& reg, net::mutable_buffer buf,
-                                    op_target target);
+                                    op_target target, recv_mode mode);
 task<std::size_t> stream_write(const io_registration& reg, net::const_buffer buf, op_target target,
                                write_kind kind);
 task<> stream_write_all(const io_registration& reg, net::const_buffer buf, op_target target,

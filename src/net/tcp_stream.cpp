@@ -50,11 +50,13 @@ task<tcp_stream> tcp_stream::connect(std::string_view host_port) {
 }
 
 task<std::size_t> tcp_stream::read(mutable_buffer buf) {
-  return brigade::detail::stream_read(reg_, buf, op_target{&peer_, nullptr});
+  return brigade::detail::stream_read(reg_, buf, op_target{&peer_, nullptr},
+                                      brigade::detail::recv_mode::multishot_allowed);
 }
 
 task<std::size_t> tcp_stream::read_exact(mutable_buffer buf) {
-  return brigade::detail::stream_read_exact(reg_, buf, op_target{&peer_, nullptr});
+  return brigade::detail::stream_read_exact(reg_, buf, op_target{&peer_, nullptr},
+                                            brigade::detail::recv_mode::multishot_allowed);
 }
 
 task<std::size_t> tcp_stream::write(const_buffer buf) {

@@ -72,11 +72,13 @@ std::pair<unix_stream, unix_stream> unix_stream::pair() {
 }
 
 task<std::size_t> unix_stream::read(mutable_buffer buf) {
-  return brigade::detail::stream_read(reg_, buf, op_target{nullptr, &path_});
+  return brigade::detail::stream_read(reg_, buf, op_target{nullptr, &path_},
+                                      brigade::detail::recv_mode::one_shot_only);
 }
 
 task<std::size_t> unix_stream::read_exact(mutable_buffer buf) {
-  return brigade::detail::stream_read_exact(reg_, buf, op_target{nullptr, &path_});
+  return brigade::detail::stream_read_exact(reg_, buf, op_target{nullptr, &path_},
+                                            brigade::detail::recv_mode::one_shot_only);
 }
 
 task<std::size_t> unix_stream::write(const_buffer buf) {
