@@ -512,9 +512,11 @@ BRIGADE_IO_TEST(RecvRing, ShutdownWithChunksQueuedLeaksNothing) {
 // multishot is armed, request-response rounds read no empty socket (the
 // seam counts the reads that say EAGAIN; the short-read hint is off). The
 // control (multishot_recv off in the seam): about one per round, as on
-// epoll (at least half: on multi_thread a request may come before the
-// server's next read).
+// epoll. Its bound is a fifth (control_min): a request may come before the
+// server's next read, on multi_thread and whenever the machine is loaded
+// (an ASan loop beside another: 17 of 50), still far above the ring's 5.
 constexpr int rounds = 100;
+constexpr int control_min(int n) { return n / 5; }
 
 TEST(RecvRingSeam, TheMultishotServesTheReadsWithoutTheSocket) {
   with_counting_seam(true, [](bg::io_backend b) -> bg::task<> {
@@ -525,11 +527,12 @@ TEST(RecvRingSeam, TheMultishotServesTheReadsWithoutTheSocket) {
       // (ASan clean-clone run: 1 of 100).
       EXPECT_LE(n, 5) << "reads asked the socket";
     } else {
-      EXPECT_GE(n, rounds / 2);
+      EXPECT_GE(n, control_min(rounds));
     }
   });
   with_counting_seam(false, [](bg::io_backend) -> bg::task<> {
-    EXPECT_GE(co_await empty_reads_of_rounds(rounds), rounds / 2) << "the control lost its meaning";
+    EXPECT_GE(co_await empty_reads_of_rounds(rounds), control_min(rounds))
+        << "the control lost its meaning";
   });
 }
 
@@ -539,7 +542,7 @@ TEST(RecvRingSeam, UnixStreamsKeepTheOneShotRecv) {
   with_counting_seam(true, [](bg::io_backend) -> bg::task<> {
     auto [c, s] = bn::unix_stream::pair();
     const int n = co_await empty_reads_of_rounds_on(std::move(c), std::move(s), rounds);
-    EXPECT_GE(n, rounds / 2) << "a unix stream read through the multishot";
+    EXPECT_GE(n, control_min(rounds)) << "a unix stream read through the multishot";
   });
 }
 
@@ -565,7 +568,7 @@ TEST(RecvRingSeam, ClosedStreamsGiveTheirBuffersBack) {
       // cancelled asynchronously (ASan run: 1 of 50).
       EXPECT_LE(n, 5) << "the ring ran dry: closed streams kept their buffers";
     } else {
-      EXPECT_GE(n, 25);
+      EXPECT_GE(n, control_min(50));
     }
   });
 }
