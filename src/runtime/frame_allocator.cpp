@@ -62,11 +62,94 @@ void frame_cache::register_thread() noexcept {
   r.caches.push_back(this);
 }
 
-void* frame_cache::refill(std::size_t cls) { return ::operator new(cls* granule); }
+namespace {
+
+/// The central pool: per size class, a stack of batches. A batch is a chain
+/// of transfer_batch free blocks linked through free_block::next; its first
+/// block also holds the link to the next batch (blocks are at least 64
+/// bytes, so the second word is there).
+struct batch_head {
+  frame_cache::free_block block;  // the chain: block.next
+  batch_head* next_batch;
+};
+
+struct central_pool {
+  struct size_class {
+    std::mutex mutex;
+    batch_head* batches = nullptr;  // guarded by mutex
+  };
+  size_class classes[frame_cache::classes];
+  atomic<std::size_t> bytes{0};  // over every class, a bound checked without a lock
+};
+
+central_pool& central() {
+  // Leaked on purpose, like the registry: threads may free frames after
+  // static destruction begins.
+  static central_pool* p = new central_pool;
+  return *p;
+}
+
+constexpr std::size_t batch_bytes(std::size_t cls) noexcept {
+  return cls * frame_cache::granule * frame_cache::transfer_batch;
+}
+
+}  // namespace
+
+void* frame_cache::refill(std::size_t cls) {
+  central_pool& pool = central();
+  // relaxed: a hint; the list itself is read under the lock.
+  if (pool.bytes.load(memory_order_relaxed) != 0) {
+    batch_head* batch = nullptr;
+    {
+      central_pool::size_class& c = pool.classes[cls];
+      std::lock_guard lock(c.mutex);
+      batch = c.batches;
+      if (batch != nullptr) c.batches = batch->next_batch;
+    }
+    if (batch != nullptr) {
+      pool.bytes.fetch_sub(batch_bytes(cls), memory_order_relaxed);
+      // The first block is returned; the other transfer_batch - 1 become
+      // this thread's list (it was empty).
+      slot& s = slots[cls];
+      s.head = batch->block.next;
+      s.count = transfer_batch - 1;
+      cached_bytes += (transfer_batch - 1) * cls * granule;
+      return batch;
+    }
+  }
+  return ::operator new(cls* granule);
+}
 
 void frame_cache::overflow(free_block* block, std::size_t cls) noexcept {
-  ::operator delete(block, cls* granule);
+  slot& s = slots[cls];
+  central_pool& pool = central();
+  const std::size_t size = cls * granule;
+  if (s.count + 1 < transfer_batch ||
+      pool.bytes.load(memory_order_relaxed) + batch_bytes(cls) > central_cached_bytes) {
+    // Too few of this class to make a batch (the cap is over every class),
+    // or the pool is full: back to the system allocator.
+    ::operator delete(block, size);
+    return;
+  }
+  // `block` and the first transfer_batch - 1 blocks of the list make a
+  // batch; the list keeps the rest. The blocks walked were freed recently
+  // on this thread: warm.
+  free_block* last = block;
+  block->next = s.head;
+  for (std::uint32_t i = 1; i < transfer_batch; ++i) last = last->next;
+  s.head = last->next;
+  s.count -= transfer_batch - 1;
+  cached_bytes -= (transfer_batch - 1) * size;
+  last->next = nullptr;
+  auto* batch = reinterpret_cast<batch_head*>(block);
+  pool.bytes.fetch_add(batch_bytes(cls), memory_order_relaxed);
+  central_pool::size_class& c = pool.classes[cls];
+  std::lock_guard lock(c.mutex);
+  batch->next_batch = c.batches;
+  c.batches = batch;
 }
+
+std::size_t central_pool_bytes() noexcept { return central().bytes.load(memory_order_relaxed); }
 
 void* allocate_block_uncached(std::size_t bytes) { return ::operator new(bytes); }
 

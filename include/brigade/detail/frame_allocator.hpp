@@ -7,8 +7,14 @@
 // that thread's list (frames migrate with work-stealing; the lists balance
 // because each thread's list is capped and overflows to the system allocator).
 // A thread that has freed more frames than it allocated (a net importer, e.g.
-// where the connections of an accept loop running on another worker end) is
-// capped at 1 MiB: its surplus would only be allocated again elsewhere.
+// where the connections of an accept loop running on another worker end, or
+// the worker that runs what it stole from a spawner) is capped at 1 MiB. Its
+// surplus goes to a central pool, per size class, in batches of
+// transfer_batch blocks under one lock; a thread whose list is empty takes a
+// batch from there before it asks malloc (tcmalloc's transfer cache). Blocks
+// thus flow from the threads that free them to the threads that allocate
+// them without a malloc/free per frame. The pool holds at most
+// central_cached_bytes; beyond, blocks go back to the system allocator.
 //
 // The live-frame counter (RELIABILITY "Accounting") is per thread, summed on
 // read: tests assert it returns to its baseline after every runtime.
@@ -42,6 +48,10 @@ struct frame_cache {
   /// The cap of a thread that freed more frames than it allocated (live <
   /// 0): it would only hoard blocks that other threads allocate again.
   static constexpr std::size_t importer_cached_bytes = std::size_t{1} << 20;
+  /// Blocks moved to or from the central pool at once.
+  static constexpr std::uint32_t transfer_batch = 64;
+  /// The central pool's bound, over every size class.
+  static constexpr std::size_t central_cached_bytes = std::size_t{128} << 20;
 
   struct free_block {
     free_block* next;
@@ -59,7 +69,10 @@ struct frame_cache {
   atomic<std::int64_t> live;
   bool registered;
 
-  /// Slow paths (src/runtime/frame_allocator.cpp).
+  /// Slow paths (src/runtime/frame_allocator.cpp). refill: the list of
+  /// `cls` is empty: a block from a central batch (the rest of the batch
+  /// joins the list), else from malloc. overflow: the cache is over its cap:
+  /// a batch of this class goes to the central pool (or `block` to free()).
   void* refill(std::size_t cls);
   void overflow(free_block* block, std::size_t cls) noexcept;
   void register_thread() noexcept;
@@ -125,5 +138,8 @@ inline void free_block(void* block, std::size_t bytes) noexcept {
 
 /// Frames (task blocks) currently allocated, summed over every thread.
 std::int64_t live_frames() noexcept;
+
+/// Bytes of blocks waiting in the central pool (tests, diagnostics).
+std::size_t central_pool_bytes() noexcept;
 
 }  // namespace brigade::detail
