@@ -10,11 +10,18 @@
 
 namespace brigade::detail {
 
-task_header* waited_queue::unlink_waiter_locked() noexcept {
+queue_wait* waited_queue::take_waiter_locked() noexcept {
   queue_wait* w = waiter_;
+  if (w != nullptr) {
+    waiter_ = nullptr;
+    core_->waiting_.fetch_sub(1, memory_order_relaxed);
+  }
+  return w;
+}
+
+task_header* waited_queue::unlink_waiter_locked() noexcept {
+  queue_wait* w = take_waiter_locked();
   if (w == nullptr) return nullptr;
-  waiter_ = nullptr;
-  core_->waiting_.fetch_sub(1, memory_order_relaxed);
   task_header* task = w->task_;
   // release: pairs with the acquire in queue_wait::poll(). The awaiter may
   // be resumed and destroyed from here on: nothing of it is read after.
@@ -30,7 +37,7 @@ queue_wait::~queue_wait() {
   {
     std::lock_guard lock(queue_->mutex_);
     if (queue_->waiter_ == this) {  // step 4: the frame dies while parked (shutdown)
-      unlink_locked();
+      queue_->take_waiter_locked();
       drop = true;
     }
   }
@@ -63,12 +70,6 @@ void queue_wait::await_resume() const {
   if (withdrawn_) throw cancelled{};
 }
 
-void queue_wait::unlink_locked() noexcept {
-  queue_->waiter_ = nullptr;
-  queue_->core_->waiting_.fetch_sub(1, memory_order_relaxed);
-  state_.store(idle, memory_order_relaxed);
-}
-
 bool queue_wait::poll(wait_node* node, bool cancel) noexcept {
   auto* self = reinterpret_cast<queue_wait*>(node);
   // acquire: pairs with the release in unlink_waiter_locked().
@@ -77,7 +78,8 @@ bool queue_wait::poll(wait_node* node, bool cancel) noexcept {
   {
     std::lock_guard lock(self->queue_->mutex_);
     if (self->state_.load(memory_order_relaxed) == woken) return true;
-    self->unlink_locked();  // step 3
+    self->queue_->take_waiter_locked();  // step 3
+    self->state_.store(idle, memory_order_relaxed);
     self->withdrawn_ = true;
   }
   self->task_->release();  // the waker's reference: no waker any more

@@ -62,6 +62,9 @@ class waited_queue {
 
  private:
   friend class queue_wait;
+  /// mutex_ held: takes the parked waiter off the queue (steps 2 to 4).
+  queue_wait* take_waiter_locked() noexcept;
+
   queue_wait* waiter_ = nullptr;  // guarded by mutex_
 };
 
@@ -84,8 +87,6 @@ class queue_wait {
   friend class waited_queue;
   enum : std::uint8_t { idle = 0, linked = 1, woken = 2 };
   static bool poll(wait_node* node, bool cancel) noexcept;
-  /// mutex_ held: steps 3 and 4.
-  void unlink_locked() noexcept;
 
   wait_node node_;  // first member: poll() recovers the awaiter from it
   waited_queue* queue_;

@@ -59,10 +59,11 @@ const table real_table{
     .io_uring_setup = &real_io_uring_setup,
     .io_uring_enter = &real_io_uring_enter,
     .short_read_drains = true,
-    // Off by default: Buffered.ReadsLinesAcrossSmallWrites/io_uring hung once
-    // under ASan in a clean-clone run with it on (a lost wake-up in the
-    // multishot path, not found yet). Tests that set it in their seam still
-    // exercise it (recv_ring_test).
+    // Off by default for cost: in the pinned echo comparison the multishot
+    // recv used more CPU per request than the one-shot recv (6.68 vs 8.06 us,
+    // docs/design/io-backends.md "Off switch"). The hang once blamed on it
+    // was the kernel missing EOFs on AF_UNIX, which keep the one-shot recv
+    // anyway (stream_ops.hpp, recv_mode). recv_ring_test turns it on.
     .multishot_recv = false,
 };
 
