@@ -4,17 +4,21 @@
 // Every task frame is one block: [task_header prefix][coroutine frame]. Blocks
 // come from a per-thread free list per 64-byte size class, so spawn and join
 // do not reach malloc on the hot path. A block freed on another thread goes to
-// that thread's list (frames migrate with work-stealing; the lists balance
-// because each thread's list is capped and overflows to the system allocator).
-// A thread that has freed more frames than it allocated (a net importer, e.g.
-// where the connections of an accept loop running on another worker end, or
-// the worker that runs what it stole from a spawner) is capped at 1 MiB. Its
-// surplus goes to a central pool, per size class, in batches of
+// that thread's list (frames migrate with work-stealing).
+//
+// Each list is small: max_cached_bytes (4 MiB) per thread, and 1 MiB on a
+// thread that has freed more frames than it allocated (a net importer, e.g.
+// where the connections of an accept loop running on another worker end).
+// The surplus goes to a central pool, per size class, in batches of
 // transfer_batch blocks under one lock; a thread whose list is empty takes a
 // batch from there before it asks malloc (tcmalloc's transfer cache). Blocks
 // thus flow from the threads that free them to the threads that allocate
-// them without a malloc/free per frame. The pool holds at most
-// central_cached_bytes; beyond, blocks go back to the system allocator.
+// them without a malloc/free per frame, and the memory a burst leaves behind
+// serves the next burst whichever worker runs it: with a large private cap
+// it stayed with the thread that freed it, and a spawner that had moved to
+// the other worker paid malloc and page faults again (task-lifecycle.md).
+// The pool holds at most central_cached_bytes; beyond, blocks go back to the
+// system allocator.
 //
 // The live-frame counter (RELIABILITY "Accounting") is per thread, summed on
 // read: tests assert it returns to its baseline after every runtime.
@@ -44,14 +48,17 @@ inline constexpr bool frame_cache_enabled = true;
 struct frame_cache {
   static constexpr std::size_t granule = 64;
   static constexpr std::size_t classes = 64;  // blocks up to 4 KiB are cached
-  static constexpr std::size_t max_cached_bytes = std::size_t{128} << 20;
+  /// A thread's own cap: more goes to the central pool, where any thread
+  /// can take it.
+  static constexpr std::size_t max_cached_bytes = std::size_t{4} << 20;
   /// The cap of a thread that freed more frames than it allocated (live <
   /// 0): it would only hoard blocks that other threads allocate again.
   static constexpr std::size_t importer_cached_bytes = std::size_t{1} << 20;
   /// Blocks moved to or from the central pool at once.
   static constexpr std::uint32_t transfer_batch = 64;
-  /// The central pool's bound, over every size class.
-  static constexpr std::size_t central_cached_bytes = std::size_t{128} << 20;
+  /// The central pool's bound, over every size class: what a burst of
+  /// about 1.4 million 192-byte frames leaves behind.
+  static constexpr std::size_t central_cached_bytes = std::size_t{256} << 20;
 
   struct free_block {
     free_block* next;
