@@ -16,8 +16,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <vector>
 
 namespace bg = brigade;
