@@ -156,7 +156,7 @@ void print_memory_table(const spawn_cost_options& o, const figure& parked, const
     if (!f->ok()) continue;
     std::printf(
         "  %s task: %.0f B coroutine frame + 80 B task header -> %.0f B block "
-        "(64 B size classes; heap adds malloc's chunk header)\n",
+        "(16 B size classes up to 512 B; heap adds malloc's chunk header)\n",
         name, f->at(4), f->at(5));
   }
   if (blocked.ok()) {

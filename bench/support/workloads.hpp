@@ -125,8 +125,9 @@ inline task<idle_result> idle_tasks_body(idle_kind kind, std::size_t n) {
   r.per_task = per_item(before, after, n);
   r.live_frames = detail::live_frames() - frames_before;
   r.frame_size = handles[0].header()->frame_size_;
-  const std::size_t g = detail::frame_cache::granule;
-  r.block_size = (r.frame_size + detail::task_header::prefix_size + g - 1) / g * g;
+  const std::size_t bytes = r.frame_size + detail::task_header::prefix_size;
+  const std::size_t cls = detail::frame_cache::class_of(bytes);
+  r.block_size = cls < detail::frame_cache::classes ? detail::frame_cache::class_bytes(cls) : bytes;
   gate.open();
   for (join_handle<void>& h : handles) co_await h;
   co_return r;

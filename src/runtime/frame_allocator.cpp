@@ -33,7 +33,7 @@ struct thread_exit_guard {
       frame_cache::free_block* b = c.slots[cls].head;
       while (b != nullptr) {
         frame_cache::free_block* next = b->next;
-        ::operator delete(b, cls* frame_cache::granule);
+        ::operator delete(b, frame_cache::class_bytes(cls));
         b = next;
       }
       c.slots[cls] = {};
@@ -90,7 +90,7 @@ central_pool& central() {
 }
 
 constexpr std::size_t batch_bytes(std::size_t cls) noexcept {
-  return cls * frame_cache::granule * frame_cache::transfer_batch;
+  return frame_cache::class_bytes(cls) * frame_cache::transfer_batch;
 }
 
 }  // namespace
@@ -113,17 +113,17 @@ void* frame_cache::refill(std::size_t cls) {
       slot& s = slots[cls];
       s.head = batch->block.next;
       s.count = transfer_batch - 1;
-      cached_bytes += (transfer_batch - 1) * cls * granule;
+      cached_bytes += (transfer_batch - 1) * class_bytes(cls);
       return batch;
     }
   }
-  return ::operator new(cls* granule);
+  return ::operator new(class_bytes(cls));
 }
 
 void frame_cache::overflow(free_block* block, std::size_t cls) noexcept {
   slot& s = slots[cls];
   central_pool& pool = central();
-  const std::size_t size = cls * granule;
+  const std::size_t size = class_bytes(cls);
   if (s.count + 1 < transfer_batch ||
       pool.bytes.load(memory_order_relaxed) + batch_bytes(cls) > central_cached_bytes) {
     // Too few of this class to make a batch (the cap is over every class),

@@ -39,6 +39,40 @@ void free_on_another_thread(const std::vector<void*>& blocks) {
 
 }  // namespace
 
+TEST(FrameCache, SizeClassesStepBy16BytesTo512ThenBy64To4KiB) {
+  using fc = bd::frame_cache;
+  std::size_t previous_class = 0;
+  for (std::size_t bytes = 1; bytes <= fc::max_cached_block; ++bytes) {
+    const std::size_t cls = fc::class_of(bytes);
+    ASSERT_LT(cls, fc::classes) << bytes;
+    ASSERT_GE(cls, previous_class) << bytes;  // monotonic
+    previous_class = cls;
+    const std::size_t size = fc::class_bytes(cls);
+    const std::size_t step = bytes <= fc::fine_limit ? fc::fine_granule : fc::coarse_granule;
+    ASSERT_GE(size, bytes);
+    ASSERT_LT(size - bytes, step) << bytes;  // the waste is under one step
+    ASSERT_EQ(size % 16, 0u) << "frames need 16-byte alignment";
+  }
+  EXPECT_EQ(fc::class_of(fc::max_cached_block), fc::classes - 1);
+  EXPECT_GE(fc::class_of(fc::max_cached_block + 1), fc::classes);  // not cached
+  // A 224-byte block (a task waiting on a notify: 80-byte header, 144-byte
+  // frame) costs 224 bytes, not 256.
+  EXPECT_EQ(fc::class_bytes(fc::class_of(224)), 224u);
+}
+
+TEST(FrameCache, ABlockIsCachedAtItsClassSize) {
+  if (!bd::frame_cache_enabled) GTEST_SKIP() << "the cache is bypassed under ASan";
+  std::size_t grew = 0;
+  std::thread t([&] {
+    void* b = bd::allocate_block(200);
+    const std::size_t before = cached_bytes_here();
+    bd::free_block(b, 200);
+    grew = cached_bytes_here() - before;
+  });
+  t.join();
+  EXPECT_EQ(grew, 208u);
+}
+
 TEST(FrameCache, AThreadThatFreesOthersBlocksCachesAtMostTheImporterCap) {
   if (!bd::frame_cache_enabled) GTEST_SKIP() << "the cache is bypassed under ASan";
   // 8 MiB of blocks allocated on this thread, freed on another.
