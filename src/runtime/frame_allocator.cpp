@@ -66,12 +66,14 @@ namespace {
 
 /// The central pool: per size class, a stack of batches. A batch is a chain
 /// of transfer_batch free blocks linked through free_block::next; its first
-/// block also holds the link to the next batch (blocks are at least 64
-/// bytes, so the second word is there).
+/// block also holds the link to the next batch: every block has room for
+/// two words (the smallest class is 16 bytes, and a task block holds at
+/// least the 80-byte header).
 struct batch_head {
   frame_cache::free_block block;  // the chain: block.next
   batch_head* next_batch;
 };
+static_assert(frame_cache::class_bytes(1) >= sizeof(batch_head));
 
 struct central_pool {
   struct size_class {
